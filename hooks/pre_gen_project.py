@@ -1,0 +1,335 @@
+"""Check every answer before anything is written, and plan the roles.
+
+A bad answer stops generation with one line on stderr,
+``ERROR: <field>: <what is wrong>; <what is allowed>``, and exit code 1; cookiecutter
+then removes the folder it had just created, so nothing is left behind.
+
+A good set of answers becomes the role plan: the list of roles with their names, kinds,
+ports, queue names and settings. It is written to ``PLAN_FILE`` in the new solution,
+where the post-generation hook picks it up (a hook cannot import a sibling module,
+so this file is the one place that knows how answers become roles).
+
+The tests import this module and call its functions directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ANSWERS = r"""{{ cookiecutter | jsonify }}"""
+
+PLAN_FILE = ".role-plan.json"
+
+ROLE_KINDS = {
+    "django": "DjangoWebRole",
+    "flask": "FlaskWebRole",
+    "bottle": "BottleWebRole",
+    "worker": "WorkerRole",
+}
+WEB_KINDS = {"django", "flask", "bottle"}
+
+SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")
+ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
+WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
+    f"{device}{n}" for device in ("COM", "LPT") for n in range(1, 10)
+}
+# Folders at the solution root. A role folder may not take one of these names
+# (tests check this list against what the template really generates).
+SOLUTION_FOLDERS = {"cloudservice", "deploy"}
+WEB_SERVERS = ("httpplatformhandler", "wfastcgi")
+OS_FAMILIES = ("7", "6")
+FIRST_WEB_PORT = 80
+NEXT_WEB_PORTS_FROM = 8080
+MAX_INSTANCES = 1000
+
+AZURITE_CONNECTION_STRING = (
+    "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+    "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+    "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+    "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;"
+    "TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;"
+)
+CLOUD_STORAGE_PLACEHOLDER = (
+    "DefaultEndpointsProtocol=https;AccountName=REPLACE-WITH-STORAGE-ACCOUNT;"
+    "AccountKey=REPLACE-WITH-STORAGE-KEY;EndpointSuffix=core.windows.net"
+)
+
+
+class AnswerError(ValueError):
+    """An answer that cannot be used; str() is the one-line message for the user."""
+
+    def __init__(self, field_name: str, problem: str, allowed: str):
+        super().__init__(f"{field_name}: {problem}; {allowed}")
+
+
+@dataclass
+class Setting:
+    """A configuration setting: declared in the .csdef, valued in each .cscfg,
+    and seen by the role's processes as an environment variable of the same name."""
+
+    name: str
+    cloud: str
+    local: str
+    meaning: str
+
+
+@dataclass
+class Role:
+    name: str
+    kind: str
+    web: bool
+    port: int | None = None
+    queue_name: str | None = None
+    settings: list[Setting] = field(default_factory=list)
+
+
+def split_role_answer(answer: str) -> list[tuple[str | None, str]]:
+    """``"Api:flask, worker"`` -> ``[("Api", "flask"), (None, "worker")]``."""
+    pairs = []
+    for item in re.split(r"[\s,]+", answer.strip()):
+        if not item:
+            continue
+        name, colon, kind = item.rpartition(":")
+        if colon and (not name or not kind or ":" in name):
+            raise AnswerError(
+                "roles",
+                f"'{item}' is not a Name:kind pair",
+                "write Name:kind or a bare kind, separated by spaces or commas",
+            )
+        pairs.append((name or None, kind.lower()))
+    if not pairs:
+        raise AnswerError("roles", "no roles given", f"give at least one of {', '.join(ROLE_KINDS)}")
+    return pairs
+
+
+def check_role_name(name: str) -> None:
+    if not ROLE_NAME.match(name):
+        raise AnswerError(
+            "roles",
+            f"'{name}' is not a valid role name",
+            "start with a letter; use letters, digits, '_' and '-'; at most 63 characters",
+        )
+    if name.upper() in WINDOWS_DEVICE_NAMES:
+        raise AnswerError(
+            "roles",
+            f"'{name}' is a reserved device name on Windows",
+            "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9",
+        )
+    if name.lower() in SOLUTION_FOLDERS:
+        raise AnswerError(
+            "roles",
+            f"'{name}' is already a folder of the solution",
+            f"choose a name other than {', '.join(sorted(SOLUTION_FOLDERS))}",
+        )
+
+
+def name_roles(pairs: list[tuple[str | None, str]]) -> list[tuple[str, str]]:
+    """Give bare kinds their default names (numbered from 2 when repeated) and check
+    that every name is valid and unique, ignoring case (role names are folders)."""
+    for _, kind in pairs:
+        if kind not in ROLE_KINDS:
+            raise AnswerError("roles", f"unknown role kind '{kind}'", f"kinds are {', '.join(ROLE_KINDS)}")
+    taken: set[str] = set()
+    for name, _ in pairs:
+        if name is None:
+            continue
+        check_role_name(name)
+        if name.lower() in taken:
+            raise AnswerError(
+                "roles",
+                f"the role name '{name}' is used twice (names are compared ignoring case)",
+                "give every role its own name",
+            )
+        taken.add(name.lower())
+
+    named = []
+    for name, kind in pairs:
+        if name is None:
+            name = ROLE_KINDS[kind]
+            number = 1
+            while name.lower() in taken:
+                number += 1
+                name = f"{ROLE_KINDS[kind]}{number}"
+            taken.add(name.lower())
+        named.append((name, kind))
+    return named
+
+
+def queue_name_for(role_name: str) -> str:
+    """A valid storage queue name (3-63 characters: lower-case letters, digits, single
+    hyphens) that leaves room for the '-poison' suffix."""
+    name = re.sub(r"[^a-z0-9]+", "-", role_name.lower()).strip("-")
+    if len(name) < 3:
+        name = f"{name}-queue"
+    return name[: 63 - len("-poison")].rstrip("-")
+
+
+def settings_for(role: Role) -> list[Setting]:
+    settings = [
+        Setting(
+            "StorageConnectionString",
+            cloud=CLOUD_STORAGE_PLACEHOLDER,
+            local=AZURITE_CONNECTION_STRING,
+            meaning="connection string of the storage account (Azurite when run locally)",
+        ),
+        Setting(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            cloud="",
+            local="",
+            meaning="Application Insights connection string; empty sends no telemetry",
+        ),
+    ]
+    if role.web:
+        settings.append(
+            Setting(
+                "SECRET_KEY",
+                cloud="REPLACE-WITH-A-LONG-RANDOM-SECRET",
+                local="",
+                meaning="signs sessions and cookies; locally a per-solution key from .local-secret-key",
+            )
+        )
+    if role.kind == "django":
+        settings += [
+            Setting(
+                "ALLOWED_HOSTS",
+                cloud="REPLACE-WITH-YOUR-DNS-LABEL.cloudapp.azure.com",
+                local="127.0.0.1,localhost",
+                meaning="comma-separated host names the site answers to",
+            ),
+            Setting(
+                "CSRF_TRUSTED_ORIGINS",
+                cloud="https://REPLACE-WITH-YOUR-DNS-LABEL.cloudapp.azure.com",
+                local="http://127.0.0.1,http://localhost",
+                meaning="comma-separated origins trusted for unsafe (POST) requests",
+            ),
+            Setting("DEBUG", cloud="false", local="false", meaning="'true' shows Django's debug pages"),
+        ]
+    if role.kind == "worker":
+        settings += [
+            Setting("QueueName", cloud=role.queue_name, local=role.queue_name, meaning="the queue this worker reads"),
+            Setting(
+                "MaxDequeueCount",
+                cloud="5",
+                local="5",
+                meaning="tries before a message moves to the <QueueName>-poison queue",
+            ),
+            Setting(
+                "VisibilityTimeoutSeconds",
+                cloud="30",
+                local="30",
+                meaning="how long a received message stays hidden from other workers",
+            ),
+            Setting(
+                "MaxIdleBackoffSeconds",
+                cloud="60",
+                local="60",
+                meaning="the longest wait between polls of an empty queue",
+            ),
+            Setting(
+                "MessageEncoding",
+                cloud="text",
+                local="text",
+                meaning="'text' (plain UTF-8) or 'base64' (what Azure Functions writes)",
+            ),
+        ]
+    return settings
+
+
+def plan_roles(answer: str) -> list[Role]:
+    roles = []
+    next_port = NEXT_WEB_PORTS_FROM
+    for name, kind in name_roles(split_role_answer(answer)):
+        role = Role(name=name, kind=kind, web=kind in WEB_KINDS)
+        if role.web:
+            if not any(r.web for r in roles):
+                role.port = FIRST_WEB_PORT
+            else:
+                role.port, next_port = next_port, next_port + 1
+        else:
+            role.queue_name = queue_name_for(name)
+        role.settings = settings_for(role)
+        roles.append(role)
+    return roles
+
+
+def check_service_name(value: str) -> None:
+    if not SERVICE_NAME.match(value):
+        raise AnswerError(
+            "service_name",
+            f"'{value}' is not a valid service name",
+            "3-63 letters, digits and hyphens, starting with a letter and ending with a letter or digit",
+        )
+
+
+def check_one_line(field_name: str, value: str) -> None:
+    if "\n" in value or "\r" in value:
+        raise AnswerError(field_name, "the answer has a line break", "write a single line")
+
+
+def check_choice(field_name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise AnswerError(field_name, f"'{value}' is not offered", f"choose one of {', '.join(allowed)}")
+
+
+def parse_instance_count(value: object) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_INSTANCES:
+        raise AnswerError(
+            "instance_count",
+            f"'{value}' is not a whole number of instances",
+            f"give a whole number from 1 to {MAX_INSTANCES}",
+        )
+    return int(text)
+
+
+def parse_flag(field_name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "t", "yes", "y", "on"}:
+        return True
+    if text in {"0", "false", "f", "no", "n", "off"}:
+        return False
+    raise AnswerError(field_name, f"'{value}' is not yes or no", "answer true/false or yes/no")
+
+
+def make_plan(answers: dict) -> dict:
+    """Check every answer; return what the post-generation hook needs, parsed."""
+    check_service_name(answers["service_name"])
+    check_one_line("description", answers["description"])
+    check_one_line("author_name", answers["author_name"])
+    roles = plan_roles(answers["roles"])
+    check_choice("python_version", answers["python_version"], tuple(answers["_python_builds"]))
+    check_choice("web_server", answers["web_server"], WEB_SERVERS)
+    if not VM_SIZE.match(answers["vm_size"]):
+        raise AnswerError(
+            "vm_size",
+            f"'{answers['vm_size']}' is not an ARM VM size",
+            "use a name such as Standard_D1_v2 or Standard_A2_v2 (legacy 'Small' is Standard_A1_v2)",
+        )
+    check_choice("os_family", str(answers["os_family"]), OS_FAMILIES)
+    return {
+        "roles": [asdict(role) for role in roles],
+        "instance_count": parse_instance_count(answers["instance_count"]),
+        "install_packages": parse_flag("install_packages", answers["install_packages"]),
+        "python_build": answers["_python_builds"][answers["python_version"]],
+    }
+
+
+def main() -> int:
+    try:
+        plan = make_plan(json.loads(ANSWERS))
+    except AnswerError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 1
+    Path(PLAN_FILE).write_text(json.dumps(plan, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
