@@ -30,7 +30,13 @@ ROLE_KINDS = {
     "bottle": "BottleWebRole",
     "worker": "WorkerRole",
 }
-WEB_KINDS = {"django", "flask", "bottle"}
+# Where waitress or wfastcgi finds each web kind's WSGI application ("module:attribute").
+WSGI_APPLICATIONS = {
+    "django": "website.wsgi:application",
+    "flask": "wsgi:app",
+    "bottle": "wsgi:app",
+}
+WEB_KINDS = set(WSGI_APPLICATIONS)
 
 SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
@@ -84,6 +90,7 @@ class Role:
     kind: str
     web: bool
     port: int | None = None
+    wsgi_application: str | None = None
     queue_name: str | None = None
     settings: list[Setting] = field(default_factory=list)
 
@@ -246,6 +253,7 @@ def plan_roles(answer: str) -> list[Role]:
     for name, kind in name_roles(split_role_answer(answer)):
         role = Role(name=name, kind=kind, web=kind in WEB_KINDS)
         if role.web:
+            role.wsgi_application = WSGI_APPLICATIONS[kind]
             if not any(r.web for r in roles):
                 role.port = FIRST_WEB_PORT
             else:

@@ -1,0 +1,1 @@
+"""The solution's own tool: ``python -m cloudservice <command>``."""
