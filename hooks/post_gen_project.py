@@ -51,7 +51,15 @@ def make_environment(answers: dict, search_path: Path) -> StrictEnvironment:
 
 def render_file(env: StrictEnvironment, template_name: str, target: Path, context: dict) -> None:
     """Render one template to ``target``; a file that renders empty is not written."""
-    text = env.get_template(template_name).render(**context)
+    try:
+        template = env.get_template(template_name)
+    except UnicodeDecodeError:  # not text: copy it as it is
+        source = Path(env.loader.searchpath[0]) / template_name
+        if source != target:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        return
+    text = template.render(**context)
     if not text.strip():
         target.unlink(missing_ok=True)
         return

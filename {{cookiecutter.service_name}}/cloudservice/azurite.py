@@ -67,15 +67,19 @@ def ensure_installed(log=print) -> Path:
         pass
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
-        raise AzuriteUnavailable(f"Azurite needs Node.js and npm, which are not on PATH: {HOW_TO_GET_NODE}")
+        raise AzuriteUnavailable(
+            f"Azurite needs Node.js and npm, which are not on PATH: {HOW_TO_GET_NODE}"
+        )
     log(f"Installing Azurite {AZURITE_VERSION} into {folder} (once) ...")
     folder.mkdir(parents=True, exist_ok=True)
-    command = [npm, "install", "--no-audit", "--no-fund", "--prefix", str(folder), f"azurite@{AZURITE_VERSION}"]
+    command = [npm, "install", "--no-audit", "--no-fund", "--prefix", str(folder),
+               f"azurite@{AZURITE_VERSION}"]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
+        last_line = (completed.stderr.strip().splitlines() or [""])[-1]
         raise AzuriteUnavailable(
-            f"npm could not install Azurite (exit {completed.returncode}): "
-            f"{completed.stderr.strip().splitlines()[-1:] or ''}; retry with: {subprocess.list2cmdline(command)}"
+            f"npm could not install Azurite (exit {completed.returncode}): {last_line}; "
+            f"retry with: {subprocess.list2cmdline(command)}"
         )
     return azurite_script(folder)
 
@@ -85,7 +89,9 @@ def connection_string(ports: dict[str, int] = DEFAULT_PORTS) -> str:
         f"{service.capitalize()}Endpoint=http://127.0.0.1:{port}/{ACCOUNT};"
         for service, port in ports.items()
     )
-    return f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};{endpoints}"
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};{endpoints}"
+    )
 
 
 def is_listening(port: int) -> bool:
@@ -130,7 +136,9 @@ def start(data_folder: Path, ports: dict[str, int], log=print) -> subprocess.Pop
     while not all(is_listening(port) for port in ports.values()):
         if process.poll() is not None:
             error = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
-            raise AzuriteUnavailable(f"Azurite stopped at start-up (exit {process.returncode}): {error}")
+            raise AzuriteUnavailable(
+                f"Azurite stopped at start-up (exit {process.returncode}): {error}"
+            )
         if time.monotonic() > deadline:
             stop(process)
             raise AzuriteUnavailable("Azurite did not open its ports within 30 seconds")

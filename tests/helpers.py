@@ -1,0 +1,68 @@
+"""Checks shared by the template's tests."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "azure-schemas"
+CSDEF_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition}"
+CSCFG_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration}"
+JINJA_RESIDUE = re.compile(r"{{|}}|{%|%}|{#|#}")
+
+
+def text_files(folder: Path):
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and ".venv" not in path.parts and "__pycache__" not in path.parts:
+            try:
+                yield path, path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+
+
+def jinja_residue(folder: Path) -> list[str]:
+    """Files that still hold Jinja syntax, as 'path:line: text'."""
+    found = []
+    for path, text in text_files(folder):
+        for number, line in enumerate(text.splitlines(), 1):
+            if JINJA_RESIDUE.search(line) and "${{" not in line:
+                found.append(f"{path.relative_to(folder)}:{number}: {line.strip()}")
+    return found
+
+
+def load_schema(name: str):
+    """Microsoft's schema, compiled after removing the .NET-only regex facets."""
+    from lxml import etree
+
+    text = re.sub(r"<xs:pattern[^>]*/>", "", (SCHEMAS / name).read_text(encoding="utf-8"))
+    return etree.XMLSchema(etree.fromstring(text.encode("utf-8")))
+
+
+def schema_errors(document: Path, schema_name: str) -> list[str]:
+    """Validate against Microsoft's schema (its schemaVersion list predates the last SDK's)."""
+    from lxml import etree
+
+    tree = etree.parse(str(document))
+    tree.getroot().attrib.pop("schemaVersion", None)
+    schema = load_schema(schema_name)
+    if schema.validate(tree):
+        return []
+    return [f"{document.name}:{error.line}: {error.message}" for error in schema.error_log]
+
+
+def csdef_roles(solution: Path) -> list[tuple[str, str]]:
+    """(element, name) of every role in ServiceDefinition.csdef, in order."""
+    root = ElementTree.parse(solution / "ServiceDefinition.csdef").getroot()
+    return [(child.tag.removeprefix(CSDEF_NS), child.get("name")) for child in root
+            if child.tag in (f"{CSDEF_NS}WebRole", f"{CSDEF_NS}WorkerRole")]
+
+
+def ruff_errors(folder: Path) -> str:
+    completed = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", "."],
+        cwd=folder, capture_output=True, text=True, check=False,
+    )
+    return "" if completed.returncode == 0 else completed.stdout + completed.stderr

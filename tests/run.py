@@ -1,0 +1,58 @@
+"""Run the template's whole test suite: ``python3 tests/run.py [pytest arguments]``.
+
+Needs only Python 3.11+ (and Node.js with npm for the tests that use Azurite). It keeps
+its tools in ``.venv`` at the repository root, installing them with uv (itself installed
+with pip) the first time and again whenever tests/requirements.txt changes, then runs
+pytest on all cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+REQUIREMENTS = ROOT / "tests" / "requirements.txt"
+STAMP = VENV / "requirements.sha256"
+
+
+def venv_bin(name: str) -> Path:
+    folder, suffix = ("Scripts", ".exe") if os.name == "nt" else ("bin", "")
+    return VENV / folder / f"{name}{suffix}"
+
+
+def run(command: list[str | Path]) -> None:
+    completed = subprocess.run([str(part) for part in command], check=False)
+    if completed.returncode != 0:
+        sys.exit(f"tests/run.py: {command[0]} failed with exit code {completed.returncode}")
+
+
+def install_tools() -> None:
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    if not venv_bin("python").exists():
+        print(f"Creating {VENV} ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    if not venv_bin("uv").exists():
+        run([venv_bin("python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "uv"])
+    print("Installing the test tools ...", flush=True)
+    run([venv_bin("uv"), "pip", "install", "--python", venv_bin("python"), "-r", REQUIREMENTS])
+    STAMP.write_text(wanted)
+
+
+def main() -> int:
+    if sys.version_info < (3, 11):
+        sys.exit("tests/run.py: Python 3.11 or newer is needed")
+    install_tools()
+    pytest = [str(venv_bin("python")), "-m", "pytest", "-n", "auto", *sys.argv[1:]]
+    return subprocess.run(pytest, cwd=ROOT, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

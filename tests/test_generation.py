@@ -1,0 +1,254 @@
+"""Bake the template with every supported set of answers and check the solution it writes."""
+
+from __future__ import annotations
+
+import itertools
+from xml.etree import ElementTree
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+from helpers import (
+    CSCFG_NS,
+    CSDEF_NS,
+    SCHEMAS,
+    csdef_roles,
+    jinja_residue,
+    ruff_errors,
+    schema_errors,
+)
+
+KINDS = ("django", "flask", "bottle", "worker")
+DEFAULT_NAMES = {
+    "django": "DjangoWebRole",
+    "flask": "FlaskWebRole",
+    "bottle": "BottleWebRole",
+    "worker": "WorkerRole",
+}
+
+# Every non-empty set of role kinds, one role of each.
+KIND_COMBINATIONS = [
+    {"roles": " ".join(kinds)}
+    for size in range(1, len(KINDS) + 1)
+    for kinds in itertools.combinations(KINDS, size)
+]
+
+SUPPORTED_COMBINATIONS = [
+    *KIND_COMBINATIONS,
+    {"python_version": "3.11"},
+    {"python_version": "3.13"},
+    {"python_version": "3.14"},
+    {"web_server": "wfastcgi", "roles": "django flask bottle worker"},
+    {"os_family": "6"},
+    {"vm_size": "Standard_A2_v2", "instance_count": "3"},
+    {"instance_count": "1"},
+    {"service_name": "abc"},
+    {"service_name": "Orders-Service-2", "description": "Takes orders", "author_name": "Ada Lovelace"},
+    # Role names that are not Python identifiers, or that are the frameworks' own names.
+    {"roles": "Flask:flask Site:django Api-v2:bottle Queue:worker W:worker"},
+    {"roles": "Django:django,Bottle:bottle,Worker:worker,Web_1:flask"},
+    # Several roles of one kind, named and numbered.
+    {"roles": "Shop:flask Admin:flask flask flask"},
+    {"roles": "worker worker WorkerRole3:worker worker"},
+    {"roles": "Orders:worker Billing:worker Emails:worker"},
+]
+
+UNSUPPORTED_COMBINATIONS = [
+    ({"service_name": "1service"}, "service_name"),
+    ({"service_name": "my_service"}, "service_name"),
+    ({"service_name": "ab"}, "service_name"),
+    ({"service_name": "service-"}, "service_name"),
+    ({"service_name": "x" * 64}, "service_name"),
+    ({"roles": ""}, "roles"),
+    ({"roles": " , "}, "roles"),
+    ({"roles": "Web:rails"}, "roles"),
+    ({"roles": "fastapi"}, "roles"),
+    ({"roles": "Web:flask:extra"}, "roles"),
+    ({"roles": ":flask"}, "roles"),
+    ({"roles": "Web:"}, "roles"),
+    ({"roles": "1Web:flask"}, "roles"),
+    ({"roles": "My.Web:flask"}, "roles"),
+    ({"roles": "Web$:flask"}, "roles"),
+    ({"roles": "R" + "x" * 63 + ":worker"}, "roles"),
+    ({"roles": "Web:flask Web:bottle"}, "roles"),
+    ({"roles": "Web:flask web:worker"}, "roles"),
+    ({"roles": "CON:flask"}, "roles"),
+    ({"roles": "nul:worker"}, "roles"),
+    ({"roles": "Com1:worker"}, "roles"),
+    ({"roles": "lpt9:django"}, "roles"),
+    ({"roles": "cloudservice:worker"}, "roles"),
+    ({"roles": "Deploy:flask"}, "roles"),
+    ({"instance_count": "0"}, "instance_count"),
+    ({"instance_count": "two"}, "instance_count"),
+    ({"instance_count": "-1"}, "instance_count"),
+    ({"instance_count": "1.5"}, "instance_count"),
+    ({"vm_size": "Small"}, "vm_size"),
+    ({"vm_size": ""}, "vm_size"),
+    ({"description": "two\nlines"}, "description"),
+]
+
+
+def combination_id(answers: dict) -> str:
+    return "-".join(f"{key}={value!r:.40}" for key, value in answers.items()) or "defaults"
+
+
+DEFAULT_ROLES = "FlaskWebRole:flask WorkerRole:worker"
+# Where bare kinds repeat or meet a taken name, the numbering is spelled out.
+EXPECTED_ROLE_NAMES = {
+    "Shop:flask Admin:flask flask flask": ["Shop", "Admin", "FlaskWebRole", "FlaskWebRole2"],
+    "worker worker WorkerRole3:worker worker": ["WorkerRole", "WorkerRole2", "WorkerRole3", "WorkerRole4"],
+}
+
+
+def planned_roles(answers: dict) -> list[str]:
+    answer = answers.get("roles", DEFAULT_ROLES)
+    if answer in EXPECTED_ROLE_NAMES:
+        return EXPECTED_ROLE_NAMES[answer]
+    items = answer.replace(",", " ").split()
+    return [item.partition(":")[0] if ":" in item else DEFAULT_NAMES[item] for item in items]
+
+
+@pytest.fixture(params=SUPPORTED_COMBINATIONS, ids=combination_id)
+def baked(request, bake):
+    result = bake(**request.param)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return request.param, result.project_path
+
+
+def test_default_answers_bake(bake):
+    result = bake()
+    assert result.exit_code == 0, result.exception
+    solution = result.project_path
+    assert solution.name == "MyCloudService"
+    assert csdef_roles(solution) == [("WebRole", "FlaskWebRole"), ("WorkerRole", "WorkerRole")]
+
+
+def test_solution_files(baked):
+    answers, solution = baked
+    roles = planned_roles(answers)
+    expected = {
+        "README.md", ".gitignore", ".gitattributes", "pyproject.toml", "requirements-dev.txt",
+        "ServiceDefinition.csdef", "ServiceConfiguration.Cloud.cscfg", "ServiceConfiguration.Local.cscfg",
+        "cloudservice", *roles,
+    }
+    present = {path.name for path in solution.iterdir()}
+    assert expected <= present
+    assert not {"_roles", ".role-plan.json"} & present
+    for role in roles:
+        for name in ("README.md", "requirements.txt", "conftest.py", "tests", "bin/ps.cmd",
+                     "bin/ConfigureCloudService.ps1"):
+            assert (solution / role / name).exists(), f"{role}/{name}"
+
+
+def test_no_jinja_residue(baked):
+    _, solution = baked
+    assert jinja_residue(solution) == []
+
+
+def test_generated_python_passes_ruff(baked):
+    _, solution = baked
+    assert ruff_errors(solution) == ""
+
+
+def test_service_model_agrees(baked):
+    answers, solution = baked
+    roles = planned_roles(answers)
+    service = answers.get("service_name", "MyCloudService")
+    csdef = ElementTree.parse(solution / "ServiceDefinition.csdef").getroot()
+    assert csdef.get("name") == service
+    assert [name for _, name in csdef_roles(solution)] == roles
+
+    ports = [int(e.get("port")) for e in csdef.iter(f"{CSDEF_NS}InputEndpoint")]
+    assert len(ports) == len(set(ports)), "two web roles share a public port"
+    assert not list(csdef.iter(f"{CSDEF_NS}Import")), "CSES has no RemoteAccess/Diagnostics imports"
+
+    for configuration in ("Cloud", "Local"):
+        cscfg = ElementTree.parse(solution / f"ServiceConfiguration.{configuration}.cscfg").getroot()
+        assert cscfg.get("serviceName") == service
+        assert [r.get("name") for r in cscfg.findall(f"{CSCFG_NS}Role")] == roles
+        for role in csdef.iter():
+            if role.tag not in (f"{CSDEF_NS}WebRole", f"{CSDEF_NS}WorkerRole"):
+                continue
+            declared = [s.get("name") for s in role.iter(f"{CSDEF_NS}Setting")]
+            valued = [
+                s.get("name")
+                for s in cscfg.find(f"{CSCFG_NS}Role[@name='{role.get('name')}']").iter(f"{CSCFG_NS}Setting")
+            ]
+            assert declared == valued, f"{configuration}: settings of {role.get('name')}"
+
+    cloud = ElementTree.parse(solution / "ServiceConfiguration.Cloud.cscfg").getroot()
+    assert cloud.get("osFamily") == answers.get("os_family", "7")
+    assert cloud.get("osVersion") == "*"
+    counts = {int(i.get("count")) for i in cloud.iter(f"{CSCFG_NS}Instances")}
+    assert counts == {int(answers.get("instance_count", "2"))}
+    addressed = [a.get("roleName") for a in cloud.iter(f"{CSCFG_NS}InstanceAddress")]
+    assert addressed == roles
+
+
+def test_service_model_matches_microsoft_schemas(baked):
+    if not SCHEMAS.is_dir():
+        pytest.skip(f"Microsoft's schemas are not at {SCHEMAS}; schema validation skipped")
+    _, solution = baked
+    assert schema_errors(solution / "ServiceDefinition.csdef", "ServiceDefinitionSchema24.xsd") == []
+    for configuration in ("Cloud", "Local"):
+        document = solution / f"ServiceConfiguration.{configuration}.cscfg"
+        assert schema_errors(document, "ServiceConfigurationSchema24.xsd") == []
+
+
+def test_role_tests_pass(baked, run_role_tests):
+    answers, solution = baked
+    for role in planned_roles(answers):
+        completed = run_role_tests(solution, role)
+        assert completed.returncode == 0, f"{role}:\n{completed.stdout}\n{completed.stderr}"
+        assert " passed" in completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("answers", "field"), UNSUPPORTED_COMBINATIONS, ids=[combination_id(a) for a, _ in UNSUPPORTED_COMBINATIONS]
+)
+def test_bad_answer_is_refused(bake, capfd, answers, field):
+    result = bake(**answers)
+    assert isinstance(result.exception, FailedHookException)
+    assert result.exit_code == -1
+    assert result.project_path is None or not result.project_path.exists()
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"ERROR: {field}: ")
+    assert "; " in errors[0]
+
+
+def test_bad_answer_leaves_existing_files_alone(tmp_path, capfd):
+    """A refused answer never touches a solution that is already there."""
+    from cookiecutter.main import cookiecutter
+
+    from conftest import TEMPLATE
+
+    cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path), extra_context={"install_packages": False})
+    solution = tmp_path / "MyCloudService"
+    before = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file()}
+    with pytest.raises(FailedHookException):
+        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path), overwrite_if_exists=True,
+                     extra_context={"install_packages": False, "roles": "CON:flask"})
+    after = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{"install_packages": "maybe"}, {"python_version": "3.9"}, {"web_server": "gunicorn"}, {"os_family": "5"}],
+    ids=combination_id,
+)
+def test_cookiecutter_refuses_values_outside_its_choices(bake, answers):
+    """Yes/no and choice answers are checked by cookiecutter itself, before any hook runs."""
+    result = bake(**answers)
+    assert result.exit_code == -1
+    assert "provided for" in str(result.exception)
+    assert result.project_path is None
+
+
+def test_empty_service_name_writes_nothing(bake):
+    """An empty name would make the solution folder the output folder itself: cookiecutter
+    stops before the hooks run (with --overwrite-if-exists, the pre-generation hook refuses it)."""
+    result = bake(service_name="")
+    assert result.exit_code == -1
+    assert result.project_path is None

@@ -1,0 +1,241 @@
+"""The hooks' functions, imported as modules and called directly."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE
+
+ANSWERS = {
+    **{k: (v[0] if isinstance(v, list) else v) for k, v in
+       json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()},
+}
+
+
+def load_hook(name: str):
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+pre = load_hook("pre_gen_project")
+post = load_hook("post_gen_project")
+
+
+def names(answer: str) -> list[str]:
+    return [role.name for role in pre.plan_roles(answer)]
+
+
+class TestRoleAnswer:
+    def test_pairs_and_bare_kinds_separated_by_spaces_or_commas(self):
+        assert pre.split_role_answer(" Api:flask,worker  Jobs:Worker ") == [
+            ("Api", "flask"), (None, "worker"), ("Jobs", "worker")]
+
+    def test_bare_kinds_take_default_names_numbered_when_repeated(self):
+        assert names("flask flask django flask") == [
+            "FlaskWebRole", "FlaskWebRole2", "DjangoWebRole", "FlaskWebRole3"]
+
+    def test_numbering_skips_names_given_explicitly(self):
+        assert names("worker FlaskWebRole2:flask worker2:flask flask flask") == [
+            "WorkerRole", "FlaskWebRole2", "worker2", "FlaskWebRole", "FlaskWebRole3"]
+
+    def test_default_name_given_explicitly_to_another_kind(self):
+        assert names("WorkerRole:flask worker") == ["WorkerRole", "WorkerRole2"]
+
+    @pytest.mark.parametrize("answer", ["Flask:flask", "Site:django", "Api-v2:bottle", "Queue:worker", "W:worker",
+                                        "a" * 63 + ":worker", "Under_score:bottle"])
+    def test_tricky_names_are_accepted(self, answer):
+        assert names(answer) == [answer.partition(":")[0]]
+
+    @pytest.mark.parametrize(("answer", "words"), [
+        ("", "no roles"),
+        ("Web::flask", "not a Name:kind pair"),
+        ("Web:flask:x", "not a Name:kind pair"),
+        ("Web:php", "unknown role kind 'php'"),
+        ("9Web:flask", "not a valid role name"),
+        ("Wéb:flask", "not a valid role name"),
+        ("A" * 64 + ":flask", "not a valid role name"),
+        ("Web:flask WEB:worker", "used twice"),
+        ("aux:flask", "reserved device name"),
+        ("COM7:worker", "reserved device name"),
+        ("CloudService:worker", "already a folder of the solution"),
+    ])
+    def test_bad_answers_say_what_is_wrong_and_what_is_allowed(self, answer, words):
+        with pytest.raises(pre.AnswerError) as raised:
+            pre.plan_roles(answer)
+        message = str(raised.value)
+        assert message.startswith("roles: ")
+        assert words in message
+        assert "; " in message and "\n" not in message
+
+
+class TestRolePlan:
+    def test_web_ports_80_then_from_8080_in_order(self):
+        roles = pre.plan_roles("worker flask django worker bottle")
+        assert [r.port for r in roles] == [None, 80, 8080, None, 8081]
+
+    def test_only_web_roles_have_wsgi_applications(self):
+        roles = pre.plan_roles("django flask bottle worker")
+        assert [r.wsgi_application for r in roles] == [
+            "website.wsgi:application", "wsgi:app", "wsgi:app", None]
+
+    @pytest.mark.parametrize(("role", "queue"), [
+        ("WorkerRole", "workerrole"),
+        ("Orders_Import--v2", "orders-import-v2"),
+        ("W", "w-queue"),
+        ("Jobs_", "jobs"),
+        ("Q" + "x" * 62, "q" + "x" * 55),
+    ])
+    def test_queue_names_are_valid_and_leave_room_for_poison(self, role, queue):
+        name = pre.queue_name_for(role)
+        assert name == queue
+        assert 3 <= len(name + "-poison") <= 63
+        assert "--" not in name and not name.startswith("-") and not name.endswith("-")
+
+    def test_settings_by_kind(self):
+        web, worker, django = pre.plan_roles("flask worker django")
+        common = ["StorageConnectionString", "APPLICATIONINSIGHTS_CONNECTION_STRING"]
+        assert [s.name for s in web.settings][:3] == [*common, "SECRET_KEY"]
+        assert {"QueueName", "MaxDequeueCount", "VisibilityTimeoutSeconds", "MaxIdleBackoffSeconds",
+                "MessageEncoding"} <= {s.name for s in worker.settings}
+        assert {"ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DEBUG"} <= {s.name for s in django.settings}
+        queue = next(s for s in worker.settings if s.name == "QueueName")
+        assert queue.cloud == queue.local == "workerrole"
+
+    def test_local_storage_is_azurite_and_cloud_is_a_placeholder(self):
+        (role,) = pre.plan_roles("worker")
+        storage = role.settings[0]
+        assert "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;" in storage.local
+        assert "REPLACE-WITH" in storage.cloud
+
+    def test_plan_carries_parsed_answers(self):
+        plan = pre.make_plan({**ANSWERS, "instance_count": " 3 ", "install_packages": "no",
+                              "python_version": "3.13"})
+        assert plan["instance_count"] == 3
+        assert plan["install_packages"] is False
+        assert plan["python_build"] == ANSWERS["_python_builds"]["3.13"]
+        assert [r["name"] for r in plan["roles"]] == ["FlaskWebRole", "WorkerRole"]
+
+    def test_every_python_version_has_an_exact_build(self):
+        choices = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
+        builds = ANSWERS["_python_builds"]
+        assert set(choices) == set(builds)
+        for version, build in builds.items():
+            assert build.startswith(version + ".") and build.count(".") == 2
+
+
+class TestOtherAnswers:
+    @pytest.mark.parametrize("value", ["ab", "-abc", "abc-", "a_bc", "a" * 64, "1abc", "my service"])
+    def test_bad_service_names(self, value):
+        with pytest.raises(pre.AnswerError, match="^service_name: "):
+            pre.check_service_name(value)
+
+    @pytest.mark.parametrize("value", ["abc", "My-Service-2", "a" * 63])
+    def test_good_service_names(self, value):
+        pre.check_service_name(value)
+
+    @pytest.mark.parametrize(("value", "expected"), [(True, True), ("yes", True), ("No", False), ("0", False)])
+    def test_flags(self, value, expected):
+        assert pre.parse_flag("install_packages", value) is expected
+
+    @pytest.mark.parametrize("value", ["0", "-2", "two", "", "1e3", "1001"])
+    def test_bad_instance_counts(self, value):
+        with pytest.raises(pre.AnswerError, match="^instance_count: "):
+            pre.parse_instance_count(value)
+
+    def test_main_prints_one_error_line_and_writes_nothing(self, tmp_path, monkeypatch, capsys):
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr(pre, "ANSWERS", json.dumps({**ANSWERS, "vm_size": "Large"}))
+        assert pre.main() == 1
+        assert capsys.readouterr().err == (
+            "ERROR: vm_size: 'Large' is not an ARM VM size; use a name such as Standard_D1_v2 or "
+            "Standard_A2_v2 (legacy 'Small' is Standard_A1_v2)\n")
+        assert list(tmp_path.iterdir()) == []
+
+
+class TestRendering:
+    def test_role_layers(self):
+        assert post.role_layers({"kind": "django", "web": True}) == ["common", "web", "django"]
+        assert post.role_layers({"kind": "worker", "web": False}) == ["common", "worker"]
+
+    def test_empty_rendering_writes_no_file_and_scripts_get_crlf(self, tmp_path):
+        (tmp_path / "only-for-wfastcgi.txt").write_text("{% if web_server == 'wfastcgi' %}x{% endif %}\n")
+        (tmp_path / "run.cmd").write_text("@echo off\n{% if true %}\necho {{ word }}\n{% endif %}\n")
+        env = post.make_environment({}, tmp_path)
+        context = {"web_server": "httpplatformhandler", "word": "hi"}
+        post.render_file(env, "only-for-wfastcgi.txt", tmp_path / "only-for-wfastcgi.txt", context)
+        post.render_file(env, "run.cmd", tmp_path / "out" / "run.cmd", context)
+        assert not (tmp_path / "only-for-wfastcgi.txt").exists()
+        assert (tmp_path / "out" / "run.cmd").read_bytes() == b"@echo off\r\necho hi\r\n"
+
+    def test_guidance_is_the_at_a_glance_section(self, tmp_path):
+        readme = tmp_path / "README.md"
+        readme.write_text("# Role\n\nIntro.\n\n## At a glance\n- one\n- two\n\n## More\nrest\n")
+        assert post.role_guidance(readme) == "- one\n- two"
+
+
+class TestInstall:
+    PLAN = {"roles": [{"name": "Web"}, {"name": "Jobs"}]}
+
+    def test_with_uv(self, tmp_path):
+        create, install = post.install_commands(tmp_path, self.PLAN, "uv")
+        assert create[:2] == ["uv", "venv"]
+        assert install[:3] == ["uv", "pip", "install"]
+        assert install[-6:] == ["-r", str(Path("Web/requirements.txt")), "-r", str(Path("Jobs/requirements.txt")),
+                                "-r", "requirements-dev.txt"]
+
+    def test_without_uv_uses_venv_and_pip(self, tmp_path):
+        create, install = post.install_commands(tmp_path, self.PLAN, None)
+        assert create == [sys.executable, "-m", "venv", str(tmp_path / ".venv")]
+        assert install[1:4] == ["-m", "pip", "install"]
+
+    def test_a_failed_install_warns_with_the_retry_command(self, tmp_path, capsys, monkeypatch):
+        (tmp_path / "Web").mkdir()
+        (tmp_path / "Web" / "requirements.txt").write_text("no-such-package-azure-py-cloudservice==0.0.1\n")
+        (tmp_path / "requirements-dev.txt").write_text("")
+        monkeypatch.setenv("UV_OFFLINE", "1")
+        monkeypatch.setenv("PIP_NO_INDEX", "1")
+        assert post.install_packages(tmp_path, {"roles": [{"name": "Web"}]}) is False
+        err = capsys.readouterr().err
+        assert "WARNING: installing the packages failed" in err
+        assert "Web" in err and "requirements.txt" in err
+
+
+def test_generation_survives_a_failed_install(bake, capfd, monkeypatch):
+    """With no package index reachable the solution is still generated, with a warning."""
+    monkeypatch.setenv("UV_OFFLINE", "1")
+    monkeypatch.setenv("UV_NO_CACHE", "1")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    result = bake(install_packages=True)
+    assert result.exit_code == 0, result.exception
+    assert (result.project_path / "ServiceDefinition.csdef").exists()
+    assert "WARNING: installing the packages failed" in capfd.readouterr().err
+
+
+def test_reserved_folders_are_the_solution_folders(bake):
+    """A role may not be named like a folder the template writes at the solution root."""
+    solution = bake(roles="worker").project_path
+    folders = {p.name.lower() for p in solution.iterdir() if p.is_dir() and not p.name.startswith(".")}
+    assert folders - {"workerrole"} <= pre.SOLUTION_FOLDERS
+    assert "cloudservice" in folders
+
+
+def test_guidance_is_printed_for_every_role(bake, capfd):
+    bake(roles="Site:django Jobs:worker")
+    out = capfd.readouterr().out
+    assert "Site (django)" in out and "Jobs (worker)" in out
+
+
+def test_local_secret_is_written_once_and_git_ignored(bake):
+    solution = bake().project_path
+    key = (solution / ".local-secret-key").read_text().strip()
+    assert len(key) >= 50
+    assert ".local-secret-key" in (solution / ".gitignore").read_text().splitlines()
+    post.write_local_secret(solution)
+    assert (solution / ".local-secret-key").read_text().strip() == key
