@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,16 +72,23 @@ def ensure_installed(log=print) -> Path:
             f"Azurite needs Node.js and npm, which are not on PATH: {HOW_TO_GET_NODE}"
         )
     log(f"Installing Azurite {AZURITE_VERSION} into {folder} (once) ...")
-    folder.mkdir(parents=True, exist_ok=True)
-    command = [npm, "install", "--no-audit", "--no-fund", "--prefix", str(folder),
+    # Install beside the final folder and rename it into place, so that two runs
+    # installing at the same time never see a half-installed Azurite.
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=folder.parent))
+    command = [npm, "install", "--no-audit", "--no-fund", "--prefix", str(staging),
                f"azurite@{AZURITE_VERSION}"]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
         last_line = (completed.stderr.strip().splitlines() or [""])[-1]
         raise AzuriteUnavailable(
-            f"npm could not install Azurite (exit {completed.returncode}): {last_line}; "
-            f"retry with: {subprocess.list2cmdline(command)}"
+            f"npm could not install Azurite (exit {completed.returncode}): {last_line}"
         )
+    try:
+        staging.rename(folder)
+    except OSError:  # another run finished first
+        shutil.rmtree(staging, ignore_errors=True)
     return azurite_script(folder)
 
 
