@@ -1,0 +1,68 @@
+"""Solutions stay linked to the template with cruft: create, then add a role by update."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+from conftest import TEMPLATE
+from helpers import CSCFG_NS, csdef_roles
+
+GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "init.defaultBranch=main"]
+
+
+def cruft(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    executable = Path(sys.executable).parent / ("cruft.exe" if os.name == "nt" else "cruft")
+    completed = subprocess.run([str(executable), *args], cwd=cwd, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return completed
+
+
+def commit_all(folder: Path, message: str) -> None:
+    subprocess.run([*GIT, "init", "--quiet"], cwd=folder, check=True)
+    subprocess.run([*GIT, "add", "--all"], cwd=folder, check=True)
+    subprocess.run([*GIT, "commit", "--quiet", "-m", message], cwd=folder, check=True)
+
+
+def template_repository(destination: Path) -> Path:
+    """The template as it is in this working tree, committed to a repository of its own
+    (cruft clones templates with git)."""
+    ignored = shutil.ignore_patterns(".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache")
+    shutil.copytree(TEMPLATE, destination, ignore=ignored)
+    commit_all(destination, "template")
+    return destination
+
+
+def cloud_roles(solution: Path, configuration: str) -> list[str]:
+    root = ElementTree.parse(solution / f"ServiceConfiguration.{configuration}.cscfg").getroot()
+    return [role.get("name") for role in root.findall(f"{CSCFG_NS}Role")]
+
+
+def test_create_then_add_a_role_with_cruft_update(tmp_path):
+    template = template_repository(tmp_path / "template")
+    answers = {"service_name": "Shop", "roles": "Web:flask", "install_packages": True}
+    cruft("create", str(template), "--no-input", "--output-dir", str(tmp_path),
+          "--extra-context", json.dumps(answers), cwd=tmp_path)
+    solution = tmp_path / "Shop"
+    assert csdef_roles(solution) == [("WebRole", "Web")]
+    assert not (solution / ".venv").exists(), "under cruft the hook must not install"
+    web_before = {p.relative_to(solution): p.read_bytes() for p in (solution / "Web").rglob("*") if p.is_file()}
+    commit_all(solution, "generated")
+
+    cruft("update", "--skip-apply-ask", "--variables-to-update", json.dumps({"roles": "Web:flask Jobs:worker"}),
+          cwd=solution)
+
+    assert csdef_roles(solution) == [("WebRole", "Web"), ("WorkerRole", "Jobs")]
+    assert cloud_roles(solution, "Cloud") == cloud_roles(solution, "Local") == ["Web", "Jobs"]
+    assert (solution / "Jobs" / "worker.py").exists()
+    assert json.loads((solution / ".cruft.json").read_text())["context"]["cookiecutter"]["roles"] == (
+        "Web:flask Jobs:worker")
+    web_after = {p.relative_to(solution): p.read_bytes() for p in (solution / "Web").rglob("*") if p.is_file()}
+    assert web_after == web_before
+    assert not list(solution.rglob("*.rej"))
+    cruft("check", cwd=solution)
