@@ -66,3 +66,44 @@ def ruff_errors(folder: Path) -> str:
         cwd=folder, capture_output=True, text=True, check=False,
     )
     return "" if completed.returncode == 0 else completed.stdout + completed.stderr
+
+
+def powershell_errors(text: str) -> list[str]:
+    """Syntax errors in a PowerShell script, as 'line:column: ERROR|MISSING text', found with
+    the tree-sitter PowerShell grammar (no PowerShell runs here)."""
+    import tree_sitter_powershell
+    from tree_sitter import Language, Parser
+
+    source = text.encode("utf-8")
+    parser = Parser(Language(tree_sitter_powershell.language()))
+    bad = []
+    nodes = [parser.parse(source).root_node]
+    while nodes:
+        node = nodes.pop()
+        if node.is_error or node.is_missing:
+            bad.append(node)
+        nodes.extend(node.children)
+    found = []
+    for node in sorted(bad, key=lambda node: node.start_byte):
+        kind = "MISSING" if node.is_missing else "ERROR"
+        snippet = source[node.start_byte : node.end_byte].decode("utf-8", "replace")[:60]
+        line, column = node.start_point
+        found.append(f"{line + 1}:{column + 1}: {kind} {snippet!r}")
+    return found
+
+
+def powershell_commands(text: str) -> tuple[set[str], set[str]]:
+    """(functions the script defines, commands it calls by name) in a PowerShell script."""
+    import tree_sitter_powershell
+    from tree_sitter import Language, Parser
+
+    source = text.encode("utf-8")
+    parser = Parser(Language(tree_sitter_powershell.language()))
+    names: dict[str, set[str]] = {"function_name": set(), "command_name": set()}
+    nodes = [parser.parse(source).root_node]
+    while nodes:
+        node = nodes.pop()
+        if node.type in names:
+            names[node.type].add(source[node.start_byte : node.end_byte].decode("utf-8"))
+        nodes.extend(node.children)
+    return names["function_name"], names["command_name"]

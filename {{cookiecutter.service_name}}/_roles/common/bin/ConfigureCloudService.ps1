@@ -1,1 +1,468 @@
-# placeholder
+{% set httpplatform = cookiecutter.web_server == 'httpplatformhandler' %}
+<#
+.SYNOPSIS
+    Prepares an instance of the {{ role.name }} role: Python{{ ', its packages and IIS' if role.web else ' and its packages' }}.
+
+.DESCRIPTION
+    The elevated startup task of ServiceDefinition.csdef runs this script through ps.cmd on
+    every start and recycle of the instance, before the role starts. Each step looks before it
+    changes anything, so running it again is safe. The role starts only when the script exits
+    with 0; otherwise the log says which step failed:
+    %DIAGNOSTIC_STORE%\LogFiles\ConfigureCloudService.log
+
+    1. Python: $env:PYTHON when set, else bin\python (from `python -m cloudservice prepare`),
+       else the build pinned by PYTHON_BUILD and PYTHON_PACKAGE_URL in ServiceDefinition.csdef,
+       downloaded from nuget.org and unpacked once per machine.
+    2. Packages: requirements.txt, from bin\wheelhouse when it is there, else from PyPI.
+{% if role.web and httpplatform %}
+    3. IIS: the HttpPlatformHandler module, installed when missing; then the site's
+       web.config gets the absolute paths and the role's settings.
+{% elif role.web %}
+    3. IIS: FastCGI enabled, wfastcgi registered as a FastCGI application; then the site's
+       web.config gets the absolute paths and the role's settings.
+{% endif %}
+#>
+
+Set-StrictMode -Version Latest
+$ErrorActionPreference = 'Stop'
+# Without this, Invoke-WebRequest redraws a progress bar for every block and crawls.
+$ProgressPreference = 'SilentlyContinue'
+
+. (Join-Path $PSScriptRoot 'Common.ps1')
+
+# This script is in <approot>\bin; the working directory differs between web and worker roles.
+$AppRoot = Split-Path -Parent $PSScriptRoot
+$Requirements = Join-Path $AppRoot 'requirements.txt'
+$Wheelhouse = Join-Path $PSScriptRoot 'wheelhouse'
+$LogFolder = Get-LogFolder
+$LogFile = Join-Path $LogFolder 'ConfigureCloudService.log'
+{% if role.web %}
+
+# IIS serves the site from its own copy of the role's files.
+$SiteRoot = Join-Path (Split-Path -Parent $AppRoot) 'sitesroot\0'
+$WebConfig = Join-Path $SiteRoot 'web.config'
+# The site's processes write their logs here.
+$SiteLogFolder = Join-Path $LogFolder 'Site'
+$InetSrv = Join-Path $env:SystemRoot 'System32\inetsrv'
+$AppCmd = Join-Path $InetSrv 'appcmd.exe'
+{% if httpplatform %}
+$HttpPlatformHandlerUrl = 'https://go.microsoft.com/fwlink/?LinkId=690721'
+{% endif %}
+# IIS runs the site's processes as application pool identities, which are all members of
+# IIS_IUSRS (this SID, the same in every language of Windows).
+$IisUsers = '*S-1-5-32-568'
+
+# The role's environment as ServiceDefinition.csdef gives it to this task (less PYTHON_BUILD
+# and PYTHON_PACKAGE_URL, which are for these scripts). IIS worker processes do not inherit
+# it, so the site gets a copy in web.config.
+$RoleVariables = @(
+    'EMULATED'
+    'DEPLOYMENT_ID'
+    'ROLE_NAME'
+    'ROLE_INSTANCE_ID'
+    'DIAGNOSTIC_STORE'
+{% for setting in role.settings %}
+    '{{ setting.name }}'
+{% endfor %}
+)
+{% endif %}
+
+function Write-Log {
+    param([Parameter(Mandatory)] [string] $Message)
+    Add-LogLine -Path $LogFile -Message $Message
+    Write-Host $Message
+}
+
+function Invoke-Step {
+    # Runs one step of the configuration; when it fails, the error names the step.
+    param(
+        [Parameter(Mandatory)] [string] $Name,
+        [Parameter(Mandatory)] [scriptblock] $Action
+    )
+    Write-Log "== $Name"
+    try {
+        & $Action
+    } catch {
+        throw "$Name failed: $($_.Exception.Message)"
+    }
+}
+
+function Assert-Program {
+    # Fails when there is no such program; calling one that is missing would leave
+    # $LASTEXITCODE as the previous program set it.
+    param([Parameter(Mandatory)] [string] $FilePath)
+    if (-not (Get-Command -Name $FilePath -CommandType Application -ErrorAction SilentlyContinue)) {
+        throw "there is no program $FilePath"
+    }
+}
+
+function Invoke-Native {
+    # Runs a program, copies its output to the log, and fails unless it exits with one of
+    # the success codes.
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [string[]] $ArgumentList = @(),
+        [int[]] $SuccessCodes = @(0)
+    )
+    Write-Log "> $FilePath $($ArgumentList -join ' ')"
+    Assert-Program -FilePath $FilePath
+    # In this function only: what a program writes to stderr is output for the log, not an error.
+    $ErrorActionPreference = 'Continue'
+    & $FilePath @ArgumentList 2>&1 | ForEach-Object { Write-Log "  $_" }
+    $exitCode = $LASTEXITCODE
+    if ($SuccessCodes -notcontains $exitCode) {
+        throw "$(Split-Path -Leaf $FilePath) exited with code $exitCode"
+    }
+}
+{% if role.web and not httpplatform %}
+
+function Get-NativeOutput {
+    # Runs a program and returns what it writes to stdout; fails unless it exits with 0.
+    param(
+        [Parameter(Mandatory)] [string] $FilePath,
+        [string[]] $ArgumentList = @()
+    )
+    Assert-Program -FilePath $FilePath
+    $output = & $FilePath @ArgumentList
+    if ($LASTEXITCODE -ne 0) {
+        throw "$(Split-Path -Leaf $FilePath) $($ArgumentList -join ' ') exited with code $LASTEXITCODE"
+    }
+    return ($output -join [Environment]::NewLine).Trim()
+}
+{% endif %}
+
+function Enable-Tls12 {
+    # Windows PowerShell 5.1 may not offer TLS 1.2, which nuget.org and Microsoft's
+    # download site require.
+    [Net.ServicePointManager]::SecurityProtocol =
+        [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
+}
+
+function Save-Download {
+    # Downloads a file; a network hiccup gets two more tries.
+    param(
+        [Parameter(Mandatory)] [string] $Uri,
+        [Parameter(Mandatory)] [string] $OutFile
+    )
+    for ($attempt = 1; $attempt -le 3; $attempt++) {
+        try {
+            Write-Log "Downloading $Uri"
+            Invoke-WebRequest -Uri $Uri -OutFile $OutFile -UseBasicParsing
+            return
+        } catch {
+            if ($attempt -eq 3) {
+                throw
+            }
+            Write-Log "Download attempt $attempt failed: $($_.Exception.Message)"
+            Start-Sleep -Seconds 10
+        }
+    }
+}
+
+function Expand-PythonPackage {
+    # Unpacks python.<build>.nupkg (a zip file) from nuget.org into $Destination. It unpacks
+    # into a sibling folder first, so an interrupted attempt never looks like a finished one.
+    param([Parameter(Mandatory)] [string] $Destination)
+    if (-not $PythonPackageUrl) {
+        throw 'PYTHON_PACKAGE_URL is not set; ServiceDefinition.csdef sets it for the role'
+    }
+    $package = "$Destination.nupkg"
+    $unpacking = "$Destination.unpacking"
+    New-Item -ItemType Directory -Force -Path (Split-Path -Parent $Destination) | Out-Null
+    foreach ($leftover in $Destination, $unpacking) {
+        if (Test-Path -LiteralPath $leftover) {
+            Remove-Item -LiteralPath $leftover -Recurse -Force
+        }
+    }
+    Save-Download -Uri $PythonPackageUrl -OutFile $package
+    Write-Log "Unpacking $package"
+    Add-Type -AssemblyName System.IO.Compression.FileSystem
+    [IO.Compression.ZipFile]::ExtractToDirectory($package, $unpacking)
+    if (-not (Test-Path -LiteralPath (Join-Path $unpacking 'tools\python.exe'))) {
+        throw "$PythonPackageUrl has no tools\python.exe"
+    }
+    Move-Item -LiteralPath $unpacking -Destination $Destination
+    Remove-Item -LiteralPath $package
+}
+
+function Install-Python {
+    # Returns the path of the role's python.exe (see Get-PythonExe in Common.ps1), unpacking
+    # the pinned build first when it is not there yet.
+    $python = Get-PythonExe
+    if (-not (Test-Path -LiteralPath $python -PathType Leaf)) {
+        if ($env:PYTHON) {
+            throw "PYTHON is set to '$env:PYTHON', which is not a file"
+        }
+        Expand-PythonPackage -Destination (Get-MachinePythonHome)
+    }
+    Invoke-Native -FilePath $python -ArgumentList '--version'
+    return $python
+}
+
+function Install-Pip {
+    # ensurepip installs the pip that comes with Python, offline; it leaves an existing pip alone.
+    param([Parameter(Mandatory)] [string] $Python)
+    Invoke-Native -FilePath $Python -ArgumentList '-m', 'ensurepip'
+}
+
+function Get-PackageSource {
+    # pip's options for where packages come from: only bin\wheelhouse when
+    # `python -m cloudservice prepare` filled it (nothing is downloaded), otherwise PyPI,
+    # preferring wheels because the VM has no C compiler.
+    if (Test-Path -LiteralPath $Wheelhouse -PathType Container) {
+        return @('--no-index', '--find-links', $Wheelhouse)
+    }
+    return @('--prefer-binary')
+}
+
+function Invoke-PipInstall {
+    # pip install; arguments are package names or '-r', <requirements file>.
+    param(
+        [Parameter(Mandatory)] [string] $Python,
+        [Parameter(Mandatory)] [string[]] $Packages
+    )
+    $pipInstall = @(
+        '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input',
+        '--no-warn-script-location', '--progress-bar', 'off'
+    )
+    Invoke-Native -FilePath $Python -ArgumentList ($pipInstall + @(Get-PackageSource) + $Packages)
+}
+{% if role.web %}
+{% if httpplatform %}
+
+function Install-HttpPlatformHandler {
+    # The IIS module that starts waitress and forwards requests to it.
+    $module = Join-Path $InetSrv 'httpPlatformHandler.dll'
+    if (Test-Path -LiteralPath $module) {
+        Write-Log "$module is there."
+        return
+    }
+    $msi = Join-Path $env:TEMP 'httpPlatformHandler_amd64.msi'
+    $msiLog = Join-Path $LogFolder 'HttpPlatformHandler-install.log'
+    Save-Download -Uri $HttpPlatformHandlerUrl -OutFile $msi
+    Write-Log "Installing $msi (installer log: $msiLog)"
+    $installer = Start-Process -FilePath 'msiexec.exe' -Wait -PassThru `
+        -ArgumentList "/i `"$msi`" /quiet /norestart /l*v `"$msiLog`""
+    # 3010: installed, and Windows asks for a restart; IIS loads the module when it starts the site.
+    if ($installer.ExitCode -ne 0 -and $installer.ExitCode -ne 3010) {
+        throw "msiexec exited with code $($installer.ExitCode); see $msiLog"
+    }
+    if (-not (Test-Path -LiteralPath $module)) {
+        throw "the installer finished but $module is missing; see $msiLog"
+    }
+}
+{% else %}
+
+function Enable-FastCgi {
+    # IIS's FastCGI module comes with the CGI feature of the Web Server role.
+    if (Test-Path -LiteralPath (Join-Path $InetSrv 'iisfcgi.dll')) {
+        Write-Log 'IIS FastCGI is enabled.'
+        return
+    }
+    # 3010: enabled, and Windows asks for a restart; IIS loads the module when it starts the site.
+    Invoke-Native -FilePath 'dism.exe' -SuccessCodes 0, 3010 -ArgumentList `
+        '/Online', '/Enable-Feature', '/FeatureName:IIS-CGI', '/All', '/Quiet', '/NoRestart'
+}
+
+function Get-WfastcgiScript {
+    # The path of wfastcgi.py in the role's Python, which IIS passes to python.exe.
+    param([Parameter(Mandatory)] [string] $Python)
+    $script = Get-NativeOutput -FilePath $Python -ArgumentList '-c', 'import wfastcgi; print(wfastcgi.__file__)'
+    # IIS splits the FastCGI command line on spaces.
+    if ("$Python$script" -match '\s') {
+        throw "FastCGI cannot use paths with spaces: '$Python' and '$script'; set PYTHON to a Python installed in a folder without spaces"
+    }
+    return $script
+}
+
+function Register-FastCgiApplication {
+    # Adds python.exe + wfastcgi.py to IIS's FastCGI applications, unless it is there already.
+    param(
+        [Parameter(Mandatory)] [string] $Python,
+        [Parameter(Mandatory)] [string] $Script
+    )
+    [xml] $section = Get-NativeOutput -FilePath $AppCmd -ArgumentList 'list', 'config', '/section:system.webServer/fastCGI'
+    foreach ($application in $section.SelectNodes('//application')) {
+        if ($application.GetAttribute('fullPath') -eq $Python -and $application.GetAttribute('arguments') -eq $Script) {
+            Write-Log "The FastCGI application $Python|$Script is registered."
+            return
+        }
+    }
+    Invoke-Native -FilePath $AppCmd -ArgumentList 'set', 'config', '/section:system.webServer/fastCGI', `
+        "/+[fullPath='$Python',arguments='$Script']"
+}
+{% endif %}
+
+function Unlock-IisSection {
+    # Lets the site's web.config set this configuration section.
+    param([Parameter(Mandatory)] [string] $Section)
+    Invoke-Native -FilePath $AppCmd -ArgumentList 'unlock', 'config', "/section:$Section"
+}
+
+function Grant-IisAccess {
+    # Gives the site's processes (IIS_IUSRS) rights on a folder and everything in it:
+    # RX = read and run, M = modify.
+    param(
+        [Parameter(Mandatory)] [string] $Path,
+        [Parameter(Mandatory)] [ValidateSet('RX', 'M')] [string] $Rights
+    )
+    New-Item -ItemType Directory -Force -Path $Path | Out-Null
+    Invoke-Native -FilePath 'icacls.exe' -ArgumentList $Path, '/grant', "${IisUsers}:(OI)(CI)$Rights", '/Q'
+}
+
+function Set-SiteVariable {
+    # Sets one variable of the site's environment in web.config, adding it when missing;
+    # an empty value removes it.
+    param(
+        [Parameter(Mandatory)] [System.Xml.XmlElement] $Parent,
+        [Parameter(Mandatory)] [string] $Name,
+        [AllowEmptyString()] [string] $Value
+    )
+{% if httpplatform %}
+    $entry = $Parent.SelectNodes('environmentVariable') |
+        Where-Object { $_.GetAttribute('name') -eq $Name } | Select-Object -First 1
+{% else %}
+    $entry = $Parent.SelectNodes('add') |
+        Where-Object { $_.GetAttribute('key') -eq $Name } | Select-Object -First 1
+{% endif %}
+    if (-not $Value) {
+        if ($null -ne $entry) {
+            $Parent.RemoveChild($entry) | Out-Null
+        }
+        return
+    }
+    if ($null -eq $entry) {
+{% if httpplatform %}
+        $entry = $Parent.OwnerDocument.CreateElement('environmentVariable')
+        $entry.SetAttribute('name', $Name)
+{% else %}
+        $entry = $Parent.OwnerDocument.CreateElement('add')
+        $entry.SetAttribute('key', $Name)
+{% endif %}
+        $Parent.AppendChild($entry) | Out-Null
+    }
+    $entry.SetAttribute('value', $Value)
+}
+
+function Copy-RoleVariables {
+    # Mirrors the role's environment into web.config (values are never logged).
+    param([Parameter(Mandatory)] [System.Xml.XmlElement] $Parent)
+    if (-not $env:DEPLOYMENT_ID) {
+        Write-Log 'DEPLOYMENT_ID is not set, so Azure did not start this script: the site keeps its settings.'
+        return
+    }
+    foreach ($name in $RoleVariables) {
+        Set-SiteVariable -Parent $Parent -Name $name -Value ([Environment]::GetEnvironmentVariable($name))
+    }
+    Write-Log "Copied to web.config: $($RoleVariables -join ', ')"
+}
+
+function Read-XmlDocument {
+    param([Parameter(Mandatory)] [string] $Path)
+    if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
+        throw "there is no $Path"
+    }
+    $document = New-Object System.Xml.XmlDocument
+    $document.Load($Path)
+    # The comma keeps PowerShell from unrolling the document into its child nodes.
+    return , $document
+}
+
+function Save-XmlDocument {
+    # Writes an XML document indented, as UTF-8 without a byte order mark.
+    param(
+        [Parameter(Mandatory)] [System.Xml.XmlDocument] $Document,
+        [Parameter(Mandatory)] [string] $Path
+    )
+    $settings = New-Object System.Xml.XmlWriterSettings
+    $settings.Indent = $true
+    $settings.Encoding = New-Object System.Text.UTF8Encoding $false
+    $writer = [System.Xml.XmlWriter]::Create($Path, $settings)
+    try {
+        $Document.Save($writer)
+    } finally {
+        $writer.Dispose()
+    }
+}
+{% if httpplatform %}
+
+function Update-WebConfig {
+    # Gives the site's web.config the absolute paths and the role's settings. Every value is
+    # set, never appended, so the file comes out the same however often this runs.
+    param([Parameter(Mandatory)] [string] $Python)
+    $document = Read-XmlDocument -Path $WebConfig
+    $httpPlatform = $document.SelectSingleNode('/configuration/system.webServer/httpPlatform')
+    $variables = $document.SelectSingleNode('/configuration/system.webServer/httpPlatform/environmentVariables')
+    if ($null -eq $variables) {
+        throw "$WebConfig has no system.webServer/httpPlatform/environmentVariables element"
+    }
+    $httpPlatform.SetAttribute('processPath', $Python)
+    $httpPlatform.SetAttribute('stdoutLogFile', (Join-Path $SiteLogFolder 'python-stdout'))
+    Set-SiteVariable -Parent $variables -Name 'PYTHONPATH' -Value $SiteRoot
+    Copy-RoleVariables -Parent $variables
+    Save-XmlDocument -Document $document -Path $WebConfig
+    Write-Log "Updated $WebConfig"
+}
+{% else %}
+
+function Update-WebConfig {
+    # Gives the site's web.config the absolute paths and the role's settings (wfastcgi puts
+    # appSettings into os.environ). Every value is set, never appended, so the file comes out
+    # the same however often this runs.
+    param(
+        [Parameter(Mandatory)] [string] $Python,
+        [Parameter(Mandatory)] [string] $Script
+    )
+    $document = Read-XmlDocument -Path $WebConfig
+    $handler = $document.SelectSingleNode("/configuration/system.webServer/handlers/add[@modules='FastCgiModule']")
+    $appSettings = $document.SelectSingleNode('/configuration/appSettings')
+    if ($null -eq $handler -or $null -eq $appSettings) {
+        throw "$WebConfig needs appSettings and a handler with modules='FastCgiModule'"
+    }
+    $handler.SetAttribute('scriptProcessor', "$Python|$Script")
+    Set-SiteVariable -Parent $appSettings -Name 'PYTHONPATH' -Value $SiteRoot
+    Set-SiteVariable -Parent $appSettings -Name 'WSGI_LOG' -Value (Join-Path $SiteLogFolder 'wfastcgi.log')
+    Copy-RoleVariables -Parent $appSettings
+    Save-XmlDocument -Document $document -Path $WebConfig
+    Write-Log "Updated $WebConfig"
+}
+{% endif %}
+{% endif %}
+
+try {
+    Limit-LogSize -Path $LogFile
+    Write-Log "Configuring role {{ role.name }}, instance $env:ROLE_INSTANCE_ID, from $AppRoot"
+    Enable-Tls12
+    $python = Invoke-Step 'Find or install Python' { Install-Python }
+    Invoke-Step 'Install pip' { Install-Pip -Python $python }
+    Invoke-Step 'Install requirements.txt' { Invoke-PipInstall -Python $python -Packages '-r', $Requirements }
+{% if role.web and httpplatform %}
+    Invoke-Step 'Install waitress' { Invoke-PipInstall -Python $python -Packages 'waitress' }
+    Invoke-Step 'Install HttpPlatformHandler' { Install-HttpPlatformHandler }
+    Invoke-Step 'Let web.config configure handlers and httpPlatform' {
+        Unlock-IisSection -Section 'system.webServer/handlers'
+        Unlock-IisSection -Section 'system.webServer/httpPlatform'
+    }
+    Invoke-Step 'Give IIS access to Python and the site logs' {
+        Grant-IisAccess -Path (Split-Path -Parent $python) -Rights RX
+        Grant-IisAccess -Path $SiteLogFolder -Rights M
+    }
+    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python }
+{% elif role.web %}
+    Invoke-Step 'Install wfastcgi' { Invoke-PipInstall -Python $python -Packages 'wfastcgi' }
+    $wfastcgi = Invoke-Step 'Find wfastcgi.py' { Get-WfastcgiScript -Python $python }
+    Invoke-Step 'Enable IIS FastCGI' { Enable-FastCgi }
+    Invoke-Step 'Register the FastCGI application' { Register-FastCgiApplication -Python $python -Script $wfastcgi }
+    Invoke-Step 'Let web.config configure handlers' { Unlock-IisSection -Section 'system.webServer/handlers' }
+    Invoke-Step 'Give IIS access to Python and the site logs' {
+        Grant-IisAccess -Path (Split-Path -Parent $python) -Rights RX
+        Grant-IisAccess -Path $SiteLogFolder -Rights M
+    }
+    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -Script $wfastcgi }
+{% endif %}
+    Write-Log 'Done.'
+    exit 0
+} catch {
+    Write-Log "FAILED: $($_.Exception.Message)"
+    exit 1
+}

@@ -1,0 +1,286 @@
+"""The Windows start-up scripts and web.config of every generated role.
+
+No PowerShell or IIS runs here, so these tests check what can be checked without them:
+every script parses with a real PowerShell grammar, is ASCII with CRLF line ends, holds only
+what the answers chose, and agrees with ServiceDefinition.csdef and web.config.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path, PureWindowsPath
+from xml.etree import ElementTree
+
+import pytest
+from helpers import CSDEF_NS, powershell_commands, powershell_errors
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+PYTHON_BUILDS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))["_python_builds"]
+WEB_SERVERS = ("httpplatformhandler", "wfastcgi")
+# What ServiceDefinition.csdef tells the start-up scripts, not the application.
+PYTHON_VARIABLES = ("PYTHON_BUILD", "PYTHON_PACKAGE_URL")
+NUGET_PACKAGE_URL = "https://api.nuget.org/v3-flatcontainer/python/{0}/python.{0}.nupkg"
+
+# One role of each kind, with names that are not Python identifiers or that are framework names.
+ROLES = "Api-v2:bottle Site:django W:worker Flask:flask"
+WSGI_APPLICATIONS = {"Api-v2": "wsgi:app", "Site": "website.wsgi:application", "Flask": "wsgi:app"}
+WEB_ROLES = tuple(WSGI_APPLICATIONS)
+ALL_ROLES = (*WEB_ROLES, "W")
+
+# Words that belong to one choice only: the scripts of the other choices must not hold them.
+WORDS_OF = {
+    "httpplatformhandler": re.compile(r"httpPlatform|waitress", re.IGNORECASE),
+    "wfastcgi": re.compile(r"wfastcgi|FastCgi", re.IGNORECASE),
+    "web": re.compile(r"\bIIS\b|web\.config|appcmd|sitesroot"),
+}
+
+# The cmdlets of Windows PowerShell 5.1 that the scripts may call.
+CMDLETS = {
+    "Add-Type", "ForEach-Object", "Get-Command", "Get-Date", "Get-Item", "Invoke-WebRequest",
+    "Join-Path", "Move-Item", "New-Item", "New-Object", "Out-Null", "Remove-Item", "Select-Object",
+    "Set-StrictMode", "Split-Path", "Start-Process", "Start-Sleep", "Test-Path", "Where-Object",
+    "Write-Host",
+}  # fmt: skip
+
+BROKEN_SCRIPTS = {
+    "unclosed function": "function Install-Python {\n    Write-Host 'x'\n",
+    "unterminated string": 'Write-Log "Installing\n',
+    "unclosed parenthesis": "if ($python -eq $null { exit 1 }\n",
+    "unclosed array": "$arguments = @('-m', 'pip'\n",
+    "stray brace": "function Get-Nothing { }\n}\n",
+    "dangling operator": "$protocols = $current -bor\n",
+}
+
+
+class Solution:
+    def __init__(self, web_server: str, path: Path):
+        self.web_server = web_server
+        self.path = path
+
+    def role_file(self, role: str, relative: str) -> Path:
+        return self.path / role / relative
+
+    def read(self, role: str, relative: str) -> str:
+        """The file's text, line ends as they are."""
+        return self.role_file(role, relative).read_bytes().decode("ascii")
+
+
+@pytest.fixture(scope="module", params=WEB_SERVERS)
+def solution(request, cookies_session) -> Solution:
+    """The solution with every role kind, baked once per web server."""
+    result = cookies_session.bake(
+        extra_context={"roles": ROLES, "web_server": request.param, "install_packages": False},
+        template=str(TEMPLATE),
+    )
+    assert result.exit_code == 0, result.exception
+    return Solution(request.param, result.project_path)
+
+
+def startup_commands(solution: Solution) -> dict[str, tuple[str, str | None]]:
+    """role -> (startup task command line, entry point command line or None)."""
+    root = ElementTree.parse(solution.path / "ServiceDefinition.csdef").getroot()
+    commands = {}
+    for role in root:
+        task = role.find(f"{CSDEF_NS}Startup/{CSDEF_NS}Task")
+        entry = role.find(f"{CSDEF_NS}Runtime/{CSDEF_NS}EntryPoint/{CSDEF_NS}ProgramEntryPoint")
+        if task is not None:
+            commands[role.get("name")] = (
+                task.get("commandLine"),
+                None if entry is None else entry.get("commandLine"),
+            )
+    return commands
+
+
+def csdef_variables(solution_path: Path, role: str, where: str) -> dict[str, str | None]:
+    """Name -> fixed value (None for a RoleInstanceValue) of the environment variables the
+    .csdef gives a role's startup task (where="Startup/Task") or its processes ("Runtime")."""
+    root = ElementTree.parse(solution_path / "ServiceDefinition.csdef").getroot()
+    element = next(child for child in root if child.get("name") == role)
+    path = "/".join(f"{CSDEF_NS}{part}" for part in [*where.split("/"), "Environment", "Variable"])
+    return {variable.get("name"): variable.get("value") for variable in element.iterfind(path)}
+
+
+def role_variables(script: str) -> list[str]:
+    """The names in the script's $RoleVariables = @( ... ) list."""
+    block = re.search(r"^\$RoleVariables = @\(\r?\n(.*?)^\)", script, re.MULTILINE | re.DOTALL)
+    assert block, "ConfigureCloudService.ps1 has no $RoleVariables list"
+    return re.findall(r"^\s*'([^']+)'\s*$", block.group(1), re.MULTILINE)
+
+
+def script_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".ps1", ".cmd"})
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_each_role_has_the_files_its_kind_needs(solution, role):
+    names = {p.relative_to(solution.path / role).as_posix() for p in script_files(solution.path / role)}
+    expected = {"bin/ps.cmd", "bin/Common.ps1", "bin/ConfigureCloudService.ps1"}
+    if role == "W":
+        expected.add("bin/LaunchWorker.ps1")
+    assert names == expected
+    assert solution.role_file(role, "web.config").exists() == (role in WEB_ROLES)
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_the_csdef_commands_name_files_that_exist(solution, role):
+    """The startup task runs from approot\\bin (web) or approot (worker); ps.cmd runs the
+    .ps1 beside it; LaunchWorker.ps1 takes the worker's script relative to approot."""
+    task, entry = startup_commands(solution)[role]
+    runner_path, script = task.split()
+    working_folder = solution.path / role / ("bin" if role in WEB_ROLES else "")
+    runner = working_folder.joinpath(*PureWindowsPath(runner_path).parts)
+    assert runner.name == "ps.cmd" and runner.is_file(), task
+    assert (runner.parent / script).is_file(), task
+    if role in WEB_ROLES:
+        assert entry is None
+    else:
+        runner_path, launcher, worker_script = entry.split()
+        runner = solution.path.joinpath(role, *PureWindowsPath(runner_path).parts)
+        assert runner.is_file() and (runner.parent / launcher).is_file(), entry
+        assert solution.role_file(role, worker_script).is_file(), entry
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_powershell_scripts_parse(solution, role):
+    for path in sorted((solution.path / role).rglob("*.ps1")):
+        assert powershell_errors(path.read_text(encoding="ascii")) == [], path.name
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_scripts_call_only_defined_functions_and_cmdlets(solution, role):
+    """Every .ps1 dot-sources Common.ps1, so it may call the functions of both."""
+    common_functions, _ = powershell_commands(solution.read(role, "bin/Common.ps1"))
+    for path in sorted((solution.path / role / "bin").glob("*.ps1")):
+        functions, called = powershell_commands(path.read_text(encoding="ascii"))
+        assert called - functions - common_functions - CMDLETS == set(), path.name
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_scripts_define_no_unused_functions(solution, role):
+    defined, called = set(), set()
+    for path in sorted((solution.path / role / "bin").glob("*.ps1")):
+        functions, commands = powershell_commands(path.read_text(encoding="ascii"))
+        defined |= functions
+        called |= commands
+    assert defined - called == set()
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_scripts_are_ascii_with_crlf_line_ends(solution, role):
+    for path in script_files(solution.path / role):
+        data = path.read_bytes()
+        assert data.isascii(), f"{path.name} is not ASCII (a byte order mark is not either)"
+        assert data.count(b"\n") == data.count(b"\r\n") == data.count(b"\r"), path.name
+        assert data.endswith(b"\r\n"), path.name
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_scripts_hold_only_what_the_answers_chose(solution, role):
+    if role in WEB_ROLES:
+        unchosen = [WORDS_OF[ws] for ws in WEB_SERVERS if ws != solution.web_server]
+        files = [*script_files(solution.path / role), solution.role_file(role, "web.config")]
+    else:
+        unchosen = [WORDS_OF["web"], *(WORDS_OF[ws] for ws in WEB_SERVERS)]
+        files = script_files(solution.path / role)
+    for path in files:
+        text = path.read_text(encoding="ascii")
+        for words in unchosen:
+            assert not words.search(text), f"{path.name}: {words.search(text).group()}"
+
+
+@pytest.mark.parametrize("role", WEB_ROLES)
+def test_web_config_runs_the_roles_application(solution, role):
+    config = ElementTree.parse(solution.role_file(role, "web.config")).getroot()
+    handlers = config.findall("system.webServer/handlers/add")
+    assert len(handlers) == 1
+    handler = handlers[0]
+    assert (handler.get("path"), handler.get("verb")) == ("*", "*")
+    wsgi_application = WSGI_APPLICATIONS[role]
+    if solution.web_server == "httpplatformhandler":
+        assert handler.get("modules") == "httpPlatformHandler"
+        platform = config.find("system.webServer/httpPlatform")
+        assert "ConfigureCloudService.ps1" in platform.get("processPath")
+        assert "ConfigureCloudService.ps1" in platform.get("stdoutLogFile")
+        assert platform.get("stdoutLogEnabled") == "true"
+        assert platform.get("arguments") == (
+            f"-m waitress --listen=127.0.0.1:%HTTP_PLATFORM_PORT% {wsgi_application}"
+        )
+        assert config.find("appSettings") is None
+    else:
+        assert handler.get("modules") == "FastCgiModule"
+        assert "ConfigureCloudService.ps1" in handler.get("scriptProcessor")
+        settings = {add.get("key"): add.get("value") for add in config.iterfind("appSettings/add")}
+        # An attribute path: a trailing "()" would make wfastcgi call the application.
+        assert settings["WSGI_HANDLER"] == wsgi_application.replace(":", ".")
+        assert {"PYTHONPATH", "WSGI_LOG"} <= settings.keys()
+        assert config.find("system.webServer/httpPlatform") is None
+
+
+@pytest.mark.parametrize("role", WEB_ROLES)
+def test_configure_script_finds_what_it_edits_in_web_config(solution, role):
+    from lxml import etree
+
+    script = solution.read(role, "bin/ConfigureCloudService.ps1")
+    paths = re.findall(r"SelectSingleNode\((?:'([^']+)'|\"([^\"]+)\")\)", script)
+    assert paths
+    config = etree.parse(str(solution.role_file(role, "web.config")))
+    for path in (single or double for single, double in paths):
+        assert len(config.xpath(path)) == 1, path
+
+
+@pytest.mark.parametrize("role", WEB_ROLES)
+def test_site_gets_every_variable_of_the_startup_task(solution, role):
+    """IIS worker processes do not inherit the role's environment: the startup task copies
+    every variable the .csdef gives it into web.config, except those meant for the scripts."""
+    script = solution.read(role, "bin/ConfigureCloudService.ps1")
+    variables = csdef_variables(solution.path, role, "Startup/Task")
+    assert role_variables(script) == [name for name in variables if name not in PYTHON_VARIABLES]
+
+
+def test_worker_launcher_logs_and_returns_the_exit_code(solution):
+    script = solution.read("W", "bin/LaunchWorker.ps1")
+    assert "'LaunchWorker.log'" in script and "'LaunchWorker.err.log'" in script
+    assert '-u `"$ScriptPath`"' in script
+    assert "exit $exitCode" in script
+
+
+def test_ps_cmd_runs_the_script_beside_it_and_returns_its_exit_code(solution):
+    text = solution.read("W", "bin/ps.cmd")
+    assert text.startswith("@echo off\r\n")
+    command = next(line for line in text.splitlines() if "powershell.exe" in line)
+    for option in ("-NoProfile", "-ExecutionPolicy Bypass", '-File "%SCRIPT%"'):
+        assert option in command
+    assert 'set "SCRIPT=%~dp0%~1"' in text
+    assert text.splitlines()[-1] == "exit /b %ERRORLEVEL%"
+
+
+@pytest.mark.parametrize("python_version", sorted(PYTHON_BUILDS))
+def test_scripts_run_the_pinned_python_build(bake, python_version):
+    """The build is pinned in one place, ServiceDefinition.csdef, which passes it to the
+    startup task and to the worker's launcher; the scripts hold no build of their own."""
+    result = bake(roles="Web:flask Jobs:worker", python_version=python_version)
+    assert result.exit_code == 0, result.exception
+    build = PYTHON_BUILDS[python_version]
+    pinned = {"PYTHON_BUILD": build, "PYTHON_PACKAGE_URL": NUGET_PACKAGE_URL.format(build)}
+    for role in ("Web", "Jobs"):
+        for where in ("Startup/Task", "Runtime"):
+            variables = csdef_variables(result.project_path, role, where)
+            assert {name: variables.get(name) for name in pinned} == pinned, where
+        common = (result.project_path / role / "bin" / "Common.ps1").read_text(encoding="ascii")
+        assert "$PythonBuild = $env:PYTHON_BUILD" in common
+        assert "$PythonPackageUrl = $env:PYTHON_PACKAGE_URL" in common
+        for path in script_files(result.project_path / role):
+            assert not re.search(r"\b3\.\d+\.\d+\b", path.read_text(encoding="ascii")), path.name
+
+
+@pytest.mark.parametrize("name", BROKEN_SCRIPTS)
+def test_the_parse_check_detects_broken_scripts(name):
+    assert powershell_errors(BROKEN_SCRIPTS[name])
+
+
+def test_the_parse_check_detects_a_broken_generated_script(solution):
+    script = solution.read("Site", "bin/ConfigureCloudService.ps1")
+    assert powershell_errors(script) == []
+    without_last_brace = script[: script.rindex("}")] + script[script.rindex("}") + 1 :]
+    assert powershell_errors(without_last_brace)
