@@ -192,14 +192,23 @@ def settings_for(role: Role) -> list[Setting]:
         ),
     ]
     if role.web:
-        settings.append(
+        settings += [
             Setting(
                 "SECRET_KEY",
                 cloud="REPLACE-WITH-A-LONG-RANDOM-SECRET",
                 local="",
                 meaning="signs sessions and cookies; locally a per-solution key from .local-secret-key",
-            )
-        )
+            ),
+            # The endpoints are plain http until a certificate is added: the site must work
+            # over http as generated, and turn strict once https is there.
+            Setting(
+                "HTTPS_ONLY",
+                cloud="false",
+                local="false",
+                meaning="'true' once the role has an https endpoint: redirects http to https "
+                "(all but /health) and sends HSTS",
+            ),
+        ]
     if role.kind == "django":
         settings += [
             Setting(

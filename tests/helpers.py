@@ -11,7 +11,12 @@ from xml.etree import ElementTree
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "azure-schemas"
 CSDEF_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition}"
 CSCFG_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration}"
-JINJA_RESIDUE = re.compile(r"{{|}}|{%|%}|{#|#}")
+# The template's own variables inside Jinja delimiters, or a raw block left open. The
+# frameworks' templates (Django, Jinja, Bottle) use the same delimiters for their own names.
+JINJA_RESIDUE = re.compile(
+    r"({{|{%-?)[^}]*\b(cookiecutter|roles?|python_build|instance_count|install_packages)\b"
+    r"|{%-?\s*(end)?raw\b"
+)
 
 
 def text_files(folder: Path):
@@ -28,7 +33,7 @@ def jinja_residue(folder: Path) -> list[str]:
     found = []
     for path, text in text_files(folder):
         for number, line in enumerate(text.splitlines(), 1):
-            if JINJA_RESIDUE.search(line) and "${{" not in line:
+            if JINJA_RESIDUE.search(line):
                 found.append(f"{path.relative_to(folder)}:{number}: {line.strip()}")
     return found
 

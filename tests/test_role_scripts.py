@@ -204,7 +204,8 @@ def test_web_config_runs_the_roles_application(solution, role):
         assert "ConfigureCloudService.ps1" in platform.get("stdoutLogFile")
         assert platform.get("stdoutLogEnabled") == "true"
         assert platform.get("arguments") == (
-            f"-m waitress --listen=127.0.0.1:%HTTP_PLATFORM_PORT% {wsgi_application}"
+            "-m waitress --listen=127.0.0.1:%HTTP_PLATFORM_PORT% --no-clear-untrusted-proxy-headers "
+            f"{wsgi_application}"
         )
         assert config.find("appSettings") is None
     else:

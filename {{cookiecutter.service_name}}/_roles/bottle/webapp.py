@@ -1,0 +1,131 @@
+"""The role's web application. ``create_app()`` builds it: the application factory.
+
+Its settings come from the role's environment (README.md lists them). Cookies that must not
+be forged are signed with itsdangerous (``set_signed_cookie``/``get_signed_cookie``), never
+with Bottle's ``secret=`` cookies, which unpickle what the browser sends back.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bottle import Bottle, HTTPError, redirect, request, response, static_file, template
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from forwarded_headers import apply_forwarded_headers
+from role_environment import flag, running_locally, secret_key
+
+ROLE_NAME = "{{ role.name }}"
+HERE = Path(__file__).resolve().parent
+STATIC_ROOT = str(HERE / "static")
+# One list for every call: Bottle caches compiled templates per lookup list.
+TEMPLATE_LOOKUP = [str(HERE / "views")]
+
+# Sent with every response, unless a view sets its own value.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# Browsers act on it only when it comes over https.
+HSTS = "max-age=31536000; includeSubDomains; preload"
+# The load balancer probes this path over plain http, whatever HTTPS_ONLY says.
+HEALTH_PATH = "/health"
+
+log = logging.getLogger(__name__)
+
+
+def create_app(config: dict | None = None) -> Bottle:
+    """Build the app, configured from the role's environment or, in tests, from ``config``."""
+    app = Bottle()
+    app.config.update({"HTTPS_ONLY": False, "COOKIE_SECURE": True})
+    app.config.update(environment_config() if config is None else config)
+    app.add_hook("before_request", before_request)
+    app.add_hook("after_request", add_security_headers)
+    app.error(500, callback=server_error)
+    app.route("/", callback=home)
+    app.route(HEALTH_PATH, callback=health)
+    app.route("/static/<path:path>", callback=static)
+    return app
+
+
+def environment_config() -> dict:
+    """The role's settings (README.md lists them), as the app's configuration."""
+    return {
+        "SECRET_KEY": secret_key(),
+        "HTTPS_ONLY": flag("HTTPS_ONLY"),
+        # Local runs are plain http on 127.0.0.1, where a browser may refuse Secure cookies.
+        "COOKIE_SECURE": not running_locally(),
+    }
+
+
+def home():
+    return template("home", template_lookup=TEMPLATE_LOOKUP, role_name=ROLE_NAME)
+
+
+def health():
+    """The load balancer's probe (ServiceDefinition.csdef): 200 while the app can serve."""
+    response.set_header("Cache-Control", "no-store")
+    return {"status": "ok"}
+
+
+def static(path: str):
+    return static_file(path, root=STATIC_ROOT)
+
+
+def before_request() -> None:
+    apply_forwarded_headers(request.environ)
+    if (
+        request.app.config["HTTPS_ONLY"]
+        and request.urlparts.scheme != "https"
+        and request.path != HEALTH_PATH
+    ):
+        redirect(request.url.replace("http://", "https://", 1), 301)
+
+
+def add_security_headers() -> None:
+    for name, value in SECURITY_HEADERS.items():
+        if name not in response.headers:
+            response.set_header(name, value)
+    if request.urlparts.scheme == "https" and "Strict-Transport-Security" not in response.headers:
+        response.set_header("Strict-Transport-Security", HSTS)
+
+
+def server_error(error: HTTPError) -> str:
+    """An unhandled exception: log it (with its traceback) and answer without details."""
+    log.error("%s %s failed:\n%s", request.method, request.path, error.traceback)
+    add_security_headers()  # the error response replaced the headers set so far
+    return "Internal Server Error"
+
+
+def set_signed_cookie(name: str, value, max_age: int | None = None) -> None:
+    """Set a cookie the browser keeps but cannot forge: ``value`` as JSON, signed with
+    SECRET_KEY (readable by the browser, so no secrets in it)."""
+    options = {"max_age": max_age} if max_age is not None else {}
+    response.set_cookie(
+        name,
+        _cookie_serializer().dumps(value),
+        path="/",
+        secure=request.app.config["COOKIE_SECURE"],
+        httponly=True,
+        samesite="lax",
+        **options,
+    )
+
+
+def get_signed_cookie(name: str, max_age: int | None = None, default=None):
+    """The value set by ``set_signed_cookie``; ``default`` when the cookie is missing,
+    forged, or older than ``max_age`` seconds."""
+    raw = request.get_cookie(name)
+    if raw is None:
+        return default
+    try:
+        return _cookie_serializer().loads(raw, max_age=max_age)
+    except BadSignature:
+        return default
+
+
+def _cookie_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(request.app.config["SECRET_KEY"], salt="cookie")
