@@ -232,7 +232,7 @@ def settings_for(role: Role) -> list[Setting]:
                 "MaxDequeueCount",
                 cloud="5",
                 local="5",
-                meaning="tries before a message moves to the <QueueName>-poison queue",
+                meaning="tries before a message moves to the poison queue (QueueName-poison)",
             ),
             Setting(
                 "VisibilityTimeoutSeconds",

@@ -1,0 +1,99 @@
+"""Settings come from environment variables; a bad one stops the worker at start-up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import worker
+from cloudservice import azurite
+
+ROLE = Path(__file__).resolve().parents[1]
+AZURITE = azurite.connection_string()
+
+
+def test_defaults():
+    settings = worker.Settings.from_environment({"StorageConnectionString": AZURITE})
+
+    assert settings == worker.Settings(
+        AZURITE,
+        queue_name=worker.DEFAULT_QUEUE_NAME,
+        max_dequeue_count=5,
+        visibility_timeout=30,
+        max_idle_backoff=60,
+        message_encoding="text",
+    )
+    assert settings.poison_queue_name == f"{worker.DEFAULT_QUEUE_NAME}-poison"
+
+
+def test_every_setting_is_read():
+    settings = worker.Settings.from_environment(
+        {
+            "StorageConnectionString": AZURITE,
+            "QueueName": "orders-2",
+            "MaxDequeueCount": "3",
+            "VisibilityTimeoutSeconds": "120",
+            "MaxIdleBackoffSeconds": "7.5",
+            "MessageEncoding": "Base64",
+        }
+    )
+
+    assert settings == worker.Settings(AZURITE, "orders-2", 3, 120, 7.5, "base64")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("StorageConnectionString", ""),
+        ("QueueName", "Orders"),
+        ("QueueName", "a--b"),
+        ("QueueName", "x" * 57),
+        ("MaxDequeueCount", "0"),
+        ("MaxDequeueCount", "five"),
+        ("VisibilityTimeoutSeconds", "604801"),
+        ("MaxIdleBackoffSeconds", "0"),
+        ("MaxIdleBackoffSeconds", "nan"),
+        ("MessageEncoding", "utf-16"),
+    ],
+)
+def test_a_bad_setting_is_named(name, value):
+    environment = {"StorageConnectionString": AZURITE, name: value}
+
+    with pytest.raises(worker.SettingError, match=f"^{name}: "):
+        worker.Settings.from_environment(environment)
+
+
+def test_a_malformed_connection_string_is_named():
+    settings = worker.Settings("not a connection string")
+
+    with pytest.raises(worker.SettingError, match="^StorageConnectionString: "):
+        worker.connect(settings)
+
+
+def test_the_worker_exits_at_start_with_the_setting_named():
+    environment = {**os.environ, "StorageConnectionString": AZURITE, "MaxDequeueCount": "-1"}
+
+    completed = subprocess.run(
+        [sys.executable, "-u", "worker.py"],
+        cwd=ROLE,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 2
+    assert "ERROR MaxDequeueCount: '-1' is not a whole number" in completed.stdout
+
+
+def test_no_telemetry_without_a_connection_string(monkeypatch):
+    monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "")
+
+    worker.send_telemetry_when_configured()
+
+    assert "azure.monitor.opentelemetry" not in sys.modules
