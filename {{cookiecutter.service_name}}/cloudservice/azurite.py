@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,8 +77,15 @@ def ensure_installed(log=print) -> Path:
     # installing at the same time never see a half-installed Azurite.
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=folder.parent))
-    command = [npm, "install", "--no-audit", "--no-fund", "--prefix", str(staging),
-               f"azurite@{AZURITE_VERSION}"]
+    command = [
+        npm,
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--prefix",
+        str(staging),
+        f"azurite@{AZURITE_VERSION}",
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
@@ -124,44 +132,90 @@ class Storage:
     """A running emulator: its ports and the connection string that reaches it."""
 
     ports: dict[str, int]
-    process: subprocess.Popen | None
+    process: AzuriteProcess | None
 
     @property
     def connection_string(self) -> str:
         return connection_string(self.ports)
 
 
-def start(data_folder: Path, ports: dict[str, int], log=print) -> subprocess.Popen:
-    """Start Azurite in the background and wait until every service accepts connections."""
+class AzuriteProcess(subprocess.Popen):
+    """Azurite's node process, whose console tells when its services have closed.
+
+    Stopped, Azurite closes its services (saving its data) within moments, but node
+    may then linger for up to a minute on timers Azurite leaves behind; ``stop``
+    waits for the services rather than for node.
+    """
+
+    def __init__(self, command: list[str], services: int, error_output):
+        super().__init__(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=error_output,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+        self.closed = threading.Event()
+        threading.Thread(target=self._watch_console, args=(services,), daemon=True).start()
+
+    def _watch_console(self, services: int) -> None:
+        closed = 0
+        for line in self.stdout:
+            if line.rstrip().endswith("successfully closed"):
+                closed += 1
+                if closed == services:
+                    self.closed.set()
+        self.closed.set()
+
+
+def start(data_folder: Path, ports: dict[str, int], log=print) -> AzuriteProcess:
+    """Start Azurite in the background and wait until every service accepts connections.
+
+    Its error output goes to ``azurite-errors.log`` in the data folder."""
     script = ensure_installed(log)
     data_folder.mkdir(parents=True, exist_ok=True)
-    command = [shutil.which("node") or "node", str(script), "--silent", "--skipApiVersionCheck",
-               "--location", str(data_folder)]
+    command = [
+        shutil.which("node") or "node",
+        str(script),
+        "--silent",
+        "--skipApiVersionCheck",
+        "--location",
+        str(data_folder),
+    ]
     for service, port in ports.items():
         command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    errors = data_folder / "azurite-errors.log"
+    with errors.open("wb") as error_output:
+        process = AzuriteProcess(command, len(ports), error_output)
+    try:
+        wait_until_listening(process, ports, errors)
+    except BaseException:  # including Ctrl+C while waiting: never leave Azurite behind
+        stop(process)
+        raise
+    return process
+
+
+def wait_until_listening(process: subprocess.Popen, ports: dict[str, int], errors: Path) -> None:
     deadline = time.monotonic() + 30
     while not all(is_listening(port) for port in ports.values()):
         if process.poll() is not None:
-            error = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+            error = errors.read_text(encoding="utf-8", errors="replace").strip()
             raise AzuriteUnavailable(
                 f"Azurite stopped at start-up (exit {process.returncode}): {error}"
             )
         if time.monotonic() > deadline:
-            stop(process)
             raise AzuriteUnavailable("Azurite did not open its ports within 30 seconds")
         time.sleep(0.1)
-    return process
 
 
-def stop(process: subprocess.Popen) -> None:
+def stop(process: AzuriteProcess) -> None:
+    """Ask Azurite to stop, give its services up to 5 seconds to close, then end node."""
     if process.poll() is None:
         process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.closed.wait(timeout=5)
+        process.kill()
+    process.wait()
 
 
 @contextmanager

@@ -1,0 +1,404 @@
+"""The one model of the service, read from ServiceDefinition.csdef and the .cscfg files.
+
+Every command of the tool reads the service through this module, so that they all
+agree on what the files say. The classes hold what is in the files, nothing derived
+from a particular use of them: ``run`` turns them into local processes, ``check``
+can compare them, ``package`` can hand them to cspack.
+
+``ServiceDefinition.csdef`` says what each role is (web or worker, endpoints,
+declared settings, environment variables, entry point); each
+``ServiceConfiguration.<Name>.cscfg`` gives values for one place the service runs
+(``Local`` on a developer's machine, ``Cloud`` in Azure): instance counts and
+setting values.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from xml.etree import ElementTree
+
+DEFINITION_FILE = "ServiceDefinition.csdef"
+CONFIGURATION_PATTERN = "ServiceConfiguration.*.cscfg"
+DEFINITION_NS = "http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition"
+CONFIGURATION_NS = "http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration"
+D = {"d": DEFINITION_NS}
+C = {"c": CONFIGURATION_NS}
+# The "{namespace}" prefix of ElementTree tag names.
+DEFINITION = "{" + DEFINITION_NS + "}"
+CONFIGURATION = "{" + CONFIGURATION_NS + "}"
+ENDPOINT_KINDS = ("InputEndpoint", "InternalEndpoint", "InstanceInputEndpoint")
+# The folder that holds ServiceDefinition.csdef: this package sits at its root.
+SOLUTION = Path(__file__).resolve().parent.parent
+
+
+class ModelError(ValueError):
+    """A service file that cannot be used; str() names the file and what is wrong."""
+
+    def __init__(self, source: Path | str, problem: str):
+        self.source = Path(source)
+        self.problem = problem
+        super().__init__(f"{self.source.name}: {problem}")
+
+
+@dataclass(frozen=True)
+class Variable:
+    """An environment variable of a role: a literal ``value`` or a RoleInstanceValue ``xpath``."""
+
+    name: str
+    xpath: str | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    command_line: str
+    execution_context: str
+    task_type: str
+    environment: tuple[Variable, ...]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    kind: str  # one of ENDPOINT_KINDS
+    protocol: str
+    port: int | None
+    local_port: int | None
+    probe: str | None
+
+
+@dataclass(frozen=True)
+class Probe:
+    name: str
+    protocol: str
+    path: str | None
+    port: int | None
+
+
+@dataclass(frozen=True)
+class LocalStorage:
+    name: str
+    size_mb: int
+    clean_on_role_recycle: bool
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    physical_directory: str | None
+    endpoints: tuple[str, ...]  # the endpoint names of its bindings
+
+
+@dataclass(frozen=True)
+class RoleDefinition:
+    name: str
+    web: bool
+    vm_size: str | None
+    sites: tuple[Site, ...]
+    endpoints: tuple[Endpoint, ...]
+    settings: tuple[str, ...]  # names declared under ConfigurationSettings
+    local_storage: tuple[LocalStorage, ...]
+    startup: tuple[Task, ...]
+    environment: tuple[Variable, ...]  # Runtime/Environment: what the role's processes see
+    entry_point: str | None  # the ProgramEntryPoint command line (worker roles)
+    imports: tuple[str, ...]
+    certificates: tuple[str, ...]
+
+    @property
+    def kind(self) -> str:
+        return "web" if self.web else "worker"
+
+    def entry_point_script(self) -> str | None:
+        """The Python script that the entry point launches (``worker.py`` in
+        ``bin\\ps.cmd LaunchWorker.ps1 worker.py``), relative to the role folder."""
+        if self.entry_point is None:
+            return None
+        words = shlex.split(self.entry_point, posix=False)
+        return next((word.strip('"') for word in words if word.strip('"').endswith(".py")), None)
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    path: Path
+    name: str
+    roles: tuple[RoleDefinition, ...]
+    probes: tuple[Probe, ...]
+
+
+@dataclass(frozen=True)
+class RoleConfiguration:
+    name: str
+    instances: int
+    settings: dict[str, str]
+    certificates: dict[str, str]  # certificate name -> thumbprint
+
+
+@dataclass(frozen=True)
+class ServiceConfiguration:
+    path: Path
+    name: str  # "Local" for ServiceConfiguration.Local.cscfg
+    service_name: str
+    os_family: str | None
+    os_version: str | None
+    roles: tuple[RoleConfiguration, ...]
+    virtual_network: str | None
+    subnets: dict[str, tuple[str, ...]]  # role name -> subnet names (InstanceAddress)
+
+    def role(self, name: str) -> RoleConfiguration:
+        for role in self.roles:
+            if role.name == name:
+                return role
+        raise ModelError(self.path, f'has no <Role name="{name}">')
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """What a web role's web.config tells IIS: which handler runs Python and which
+    WSGI application it serves (as ``module:attribute``)."""
+
+    path: Path
+    server: str  # "httpplatformhandler" or "wfastcgi"
+    wsgi_application: str
+
+
+def parse(path: Path) -> ElementTree.Element:
+    try:
+        return ElementTree.parse(path).getroot()  # noqa: S314 - the solution's own files
+    except FileNotFoundError:
+        raise ModelError(path, f"not found in {path.parent}") from None
+    except ElementTree.ParseError as error:
+        raise ModelError(path, f"is not well-formed XML ({error})") from None
+
+
+def number(path: Path, element: ElementTree.Element, attribute: str) -> int | None:
+    text = element.get(attribute)
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ModelError(
+            path, f'<{local_name(element)} {attribute}="{text}"> is not a whole number'
+        ) from None
+
+
+def local_name(element: ElementTree.Element) -> str:
+    return element.tag.rpartition("}")[2]
+
+
+def read_variables(parent: ElementTree.Element | None) -> tuple[Variable, ...]:
+    if parent is None:
+        return ()
+    variables = []
+    for variable in parent.findall("d:Variable", D):
+        instance_value = variable.find("d:RoleInstanceValue", D)
+        variables.append(
+            Variable(
+                name=variable.get("name", ""),
+                xpath=None if instance_value is None else instance_value.get("xpath"),
+                value=variable.get("value"),
+            )
+        )
+    return tuple(variables)
+
+
+def read_role(path: Path, element: ElementTree.Element) -> RoleDefinition:
+    name = element.get("name")
+    if not name:
+        raise ModelError(path, f"a <{local_name(element)}> has no name")
+    sites = tuple(
+        Site(
+            name=site.get("name", ""),
+            physical_directory=site.get("physicalDirectory"),
+            endpoints=tuple(
+                b.get("endpointName", "") for b in site.iterfind("d:Bindings/d:Binding", D)
+            ),
+        )
+        for site in element.iterfind("d:Sites/d:Site", D)
+    )
+    endpoints = tuple(
+        Endpoint(
+            name=endpoint.get("name", ""),
+            kind=local_name(endpoint),
+            protocol=endpoint.get("protocol", ""),
+            port=number(path, endpoint, "port"),
+            local_port=number(path, endpoint, "localPort"),
+            probe=endpoint.get("loadBalancerProbe"),
+        )
+        for kind in ENDPOINT_KINDS
+        for endpoint in element.iterfind(f"d:Endpoints/d:{kind}", D)
+    )
+    startup = tuple(
+        Task(
+            command_line=task.get("commandLine", ""),
+            execution_context=task.get("executionContext", "limited"),
+            task_type=task.get("taskType", "simple"),
+            environment=read_variables(task.find("d:Environment", D)),
+        )
+        for task in element.iterfind("d:Startup/d:Task", D)
+    )
+    entry_point = element.find("d:Runtime/d:EntryPoint/d:ProgramEntryPoint", D)
+    return RoleDefinition(
+        name=name,
+        web=local_name(element) == "WebRole",
+        vm_size=element.get("vmsize"),
+        sites=sites,
+        endpoints=endpoints,
+        settings=tuple(
+            s.get("name", "") for s in element.iterfind("d:ConfigurationSettings/d:Setting", D)
+        ),
+        local_storage=tuple(
+            LocalStorage(
+                name=storage.get("name", ""),
+                size_mb=number(path, storage, "sizeInMB") or 0,
+                clean_on_role_recycle=storage.get("cleanOnRoleRecycle", "true").lower() == "true",
+            )
+            for storage in element.iterfind("d:LocalResources/d:LocalStorage", D)
+        ),
+        startup=startup,
+        environment=read_variables(element.find("d:Runtime/d:Environment", D)),
+        entry_point=None if entry_point is None else entry_point.get("commandLine"),
+        imports=tuple(i.get("moduleName", "") for i in element.iterfind("d:Imports/d:Import", D)),
+        certificates=tuple(
+            c.get("name", "") for c in element.iterfind("d:Certificates/d:Certificate", D)
+        ),
+    )
+
+
+def read_definition(path: Path) -> ServiceDefinition:
+    root = parse(path)
+    if root.tag != DEFINITION + "ServiceDefinition":
+        raise ModelError(path, f"the root element is <{local_name(root)}>, not <ServiceDefinition>")
+    roles = tuple(
+        read_role(path, element)
+        for element in root
+        if element.tag in (DEFINITION + "WebRole", DEFINITION + "WorkerRole")
+    )
+    probes = tuple(
+        Probe(
+            name=probe.get("name", ""),
+            protocol=probe.get("protocol", ""),
+            path=probe.get("path"),
+            port=number(path, probe, "port"),
+        )
+        for probe in root.iterfind("d:LoadBalancerProbes/d:LoadBalancerProbe", D)
+    )
+    return ServiceDefinition(path=path, name=root.get("name", ""), roles=roles, probes=probes)
+
+
+def read_configuration(path: Path) -> ServiceConfiguration:
+    root = parse(path)
+    if root.tag != CONFIGURATION + "ServiceConfiguration":
+        raise ModelError(
+            path, f"the root element is <{local_name(root)}>, not <ServiceConfiguration>"
+        )
+    roles = []
+    for role in root.iterfind("c:Role", C):
+        instances = role.find("c:Instances", C)
+        count = None if instances is None else number(path, instances, "count")
+        if count is None:
+            raise ModelError(path, f'<Role name="{role.get("name")}"> has no <Instances count=...>')
+        roles.append(
+            RoleConfiguration(
+                name=role.get("name", ""),
+                instances=count,
+                settings={
+                    s.get("name", ""): s.get("value", "")
+                    for s in role.iterfind("c:ConfigurationSettings/c:Setting", C)
+                },
+                certificates={
+                    c.get("name", ""): c.get("thumbprint", "")
+                    for c in role.iterfind("c:Certificates/c:Certificate", C)
+                },
+            )
+        )
+    network = root.find("c:NetworkConfiguration", C)
+    site = None if network is None else network.find("c:VirtualNetworkSite", C)
+    subnets = {}
+    if network is not None:
+        for address in network.iterfind("c:AddressAssignments/c:InstanceAddress", C):
+            subnets[address.get("roleName", "")] = tuple(
+                subnet.get("name", "") for subnet in address.iterfind("c:Subnets/c:Subnet", C)
+            )
+    return ServiceConfiguration(
+        path=path,
+        name=path.name.removeprefix("ServiceConfiguration.").removesuffix(".cscfg"),
+        service_name=root.get("serviceName", ""),
+        os_family=root.get("osFamily"),
+        os_version=root.get("osVersion"),
+        roles=tuple(roles),
+        virtual_network=None if site is None else site.get("name"),
+        subnets=subnets,
+    )
+
+
+def read_web_config(path: Path) -> WebConfig:
+    """Read which WSGI application IIS serves: the ``module:attribute`` argument of
+    waitress in the httpPlatform arguments, or wfastcgi's ``WSGI_HANDLER`` setting
+    (``module.attribute``, turned into ``module:attribute``)."""
+    root = parse(path)
+    platform = root.find("system.webServer/httpPlatform")
+    if platform is not None:
+        arguments = shlex.split(platform.get("arguments", ""), posix=False)
+        applications = [a.strip('"') for a in arguments if ":" in a and not a.startswith("-")]
+        if applications:
+            return WebConfig(path, "httpplatformhandler", applications[-1])
+        raise ModelError(
+            path, "<httpPlatform arguments=...> names no WSGI application (module:attribute)"
+        )
+    handler = root.find("appSettings/add[@key='WSGI_HANDLER']")
+    if handler is not None and handler.get("value"):
+        module, _, attribute = handler.get("value", "").rpartition(".")
+        if module and attribute.isidentifier():
+            return WebConfig(path, "wfastcgi", f"{module}:{attribute}")
+        raise ModelError(path, f'WSGI_HANDLER "{handler.get("value")}" is not module.attribute')
+    raise ModelError(
+        path,
+        "has neither <httpPlatform> nor an appSettings WSGI_HANDLER: no WSGI application to run",
+    )
+
+
+@dataclass(frozen=True)
+class Service:
+    """A solution: its folder and its service definition. Configurations are read
+    on demand, so a command always sees the files as they are now."""
+
+    root: Path
+    definition: ServiceDefinition
+
+    @classmethod
+    def load(cls, root: Path = SOLUTION) -> Service:
+        return cls(root=root, definition=read_definition(root / DEFINITION_FILE))
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+    @property
+    def roles(self) -> tuple[RoleDefinition, ...]:
+        return self.definition.roles
+
+    def role(self, name: str) -> RoleDefinition:
+        """The role of that name (ignoring case, as role names are folder names)."""
+        for role in self.roles:
+            if role.name.lower() == name.lower():
+                return role
+        known = ", ".join(role.name for role in self.roles)
+        raise ModelError(self.definition.path, f"has no role '{name}'; its roles are {known}")
+
+    def folder(self, role: RoleDefinition) -> Path:
+        return self.root / role.name
+
+    def configuration_names(self) -> list[str]:
+        return sorted(
+            path.name.removeprefix("ServiceConfiguration.").removesuffix(".cscfg")
+            for path in self.root.glob(CONFIGURATION_PATTERN)
+        )
+
+    def configuration(self, name: str) -> ServiceConfiguration:
+        return read_configuration(self.root / f"ServiceConfiguration.{name}.cscfg")
+
+    def web_config(self, role: RoleDefinition) -> WebConfig:
+        return read_web_config(self.folder(role) / "web.config")

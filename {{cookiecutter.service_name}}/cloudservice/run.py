@@ -1,0 +1,376 @@
+"""``python -m cloudservice run``: the roles of the service on this machine, as Azure runs them.
+
+Each role instance gets the environment Azure would give it (see environment.py),
+from ServiceDefinition.csdef and ServiceConfiguration.Local.cscfg, read afresh at
+every start. Web roles are served by waitress on local ports (see ports.py); worker
+roles run the script of their entry point, started again when it exits (see
+recycle.py). When the local settings point at the storage emulator, Azurite is
+started first (or the one already running is used).
+
+honcho runs the processes and prefixes their output with the role (or instance)
+name; it starts each one through the shell (cmd.exe on Windows, /bin/sh elsewhere),
+so every command line is built by ``command_line``. Added to honcho here, through
+its internals (hence ``honcho<3`` in requirements-dev.txt): on Windows a process is
+stopped with everything it started (honcho would end only the shell); Ctrl+Break
+(Windows) or a closing terminal stop the run like Ctrl+C; a stop in the first moments
+of a run, before every process has started, works; the web role URLs are printed
+once they answer.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import pkgutil
+import re
+import runpy
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+from honcho.manager import SYSTEM_PRINTER_NAME as SYSTEM
+from honcho.manager import Manager as HonchoManager
+from honcho.printer import Message
+from honcho.printer import Printer as HonchoPrinter
+from honcho.process import Process as HonchoProcess
+
+from cloudservice import azurite, ports
+from cloudservice.environment import Instance, instance_environment
+from cloudservice.model import ModelError, RoleDefinition, Service, ServiceConfiguration
+
+CONFIGURATION = "Local"
+HOST = "127.0.0.1"
+AZURITE_DATA = ".azurite"
+RECYCLE = Path(__file__).with_name("recycle.py")
+# What every role process gets on top of its role environment: output that reaches
+# run line by line, in the encoding run reads it with.
+OUTPUT_ENVIRONMENT = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
+INTERRUPTED = 130
+CMD_SPECIAL = re.compile(r'([()\[\]%!^"`<>&|;, *?])')
+# Signals that stop the run besides SIGINT and SIGTERM (which honcho handles):
+# Ctrl+Break on Windows, the terminal closing elsewhere.
+EXTRA_STOP_SIGNALS = [
+    getattr(signal, name) for name in ("SIGBREAK", "SIGHUP") if hasattr(signal, name)
+]
+
+
+def command_line(arguments: list[str]) -> str:
+    """An argument list as one command string for the shell honcho starts it with.
+
+    POSIX: /bin/sh, so ``shlex.join``. Windows: cmd.exe, which hands the program a
+    command line that the program splits by the C runtime's rules, so each argument is
+    quoted by those rules (``subprocess.list2cmdline``) and then every character that
+    means something to cmd.exe (such as ``&``, ``%``, ``"``) is escaped with ``^``.
+    """
+    if os.name != "nt":
+        return shlex.join(arguments)
+    return " ".join(CMD_SPECIAL.sub(r"^\1", subprocess.list2cmdline([a])) for a in arguments)
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One process of the run: a role instance, where and with what it starts."""
+
+    instance: Instance
+    folder: Path
+    environment: dict[str, str]
+    application: str | None = None  # web roles: the WSGI application, module:attribute
+    port: int | None = None  # web roles: the local port waitress listens on
+    script: str | None = None  # worker roles: the script of the entry point
+
+    @property
+    def url(self) -> str | None:
+        return None if self.port is None else f"http://{HOST}:{self.port}/"
+
+    def arguments(self) -> list[str]:
+        if self.application is not None:
+            return [
+                sys.executable,
+                "-m",
+                "waitress",
+                f"--listen={HOST}:{self.port}",
+                self.application,
+            ]
+        return [sys.executable, str(RECYCLE), sys.executable, self.script]
+
+
+def served_endpoint(service: Service, role: RoleDefinition) -> str:
+    """The name of the http endpoint that the web role's site is bound to."""
+    bound = {name for site in role.sites for name in site.endpoints}
+    for endpoint in role.endpoints:
+        if endpoint.protocol == "http" and (endpoint.name in bound or not bound):
+            return endpoint.name
+    raise ModelError(
+        service.definition.path, f"web role {role.name} has no http endpoint to serve locally"
+    )
+
+
+def plan(
+    service: Service,
+    configuration: ServiceConfiguration,
+    selected: list[RoleDefinition],
+    instances: int | None = None,
+    deployment_id: str = "",
+) -> list[Launch]:
+    """The processes for the selected roles. Local ports are given to every role of
+    the service, so that a role keeps its port when it runs alone."""
+    counts = {role.name: configuration.role(role.name).instances for role in service.roles}
+    if instances:
+        counts.update((role.name, instances) for role in selected)
+    everything = [
+        Instance(role, i, counts[role.name])
+        for role in service.roles
+        for i in range(counts[role.name])
+    ]
+    local_ports = ports.assign(
+        ((instance.id, endpoint.name), endpoint.port)
+        for instance in everything
+        for endpoint in instance.role.endpoints
+    )
+    deployment_id = deployment_id or uuid.uuid4().hex
+    launches = []
+    for instance in everything:
+        role = instance.role
+        if role not in selected:
+            continue
+        endpoint_ports = {e.name: local_ports[instance.id, e.name] for e in role.endpoints}
+        environment = instance_environment(
+            service, configuration, instance, deployment_id, endpoint_ports
+        )
+        folder = service.folder(role)
+        if role.web:
+            launches.append(
+                Launch(
+                    instance,
+                    folder,
+                    environment,
+                    application=service.web_config(role).wsgi_application,
+                    port=endpoint_ports[served_endpoint(service, role)],
+                )
+            )
+        else:
+            script = role.entry_point_script()
+            if script is None:
+                raise ModelError(
+                    service.definition.path,
+                    f"worker role {role.name}: its ProgramEntryPoint names no Python script (.py)",
+                )
+            launches.append(Launch(instance, folder, environment, script=script))
+    return launches
+
+
+class Printer(HonchoPrinter):
+    """honcho's printer; a line without a process name is the tool's own and is
+    printed as it is (the role URLs)."""
+
+    def write(self, message: Message) -> None:
+        if message.name is None:
+            print(message.data.rstrip("\n"), file=self.output, flush=True)
+        else:
+            super().write(message)
+
+
+class RoleProcess(HonchoProcess):
+    """honcho's relay of one role process. It must outlive the role process to report
+    its end, so on Windows it also ignores Ctrl+Break (honcho ignores SIGINT and
+    SIGTERM only)."""
+
+    def run(self, events=None, ignore_signals=False):
+        if ignore_signals and hasattr(signal, "SIGBREAK"):
+            signal.signal(signal.SIGBREAK, signal.SIG_IGN)
+        super().run(events, ignore_signals)
+
+
+class WindowsProcessTree:
+    """Stops a process together with every process it started: on Windows honcho
+    would end only the shell, leaving the role's Python process running."""
+
+    taskkill = Path(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32", "taskkill.exe")
+
+    def terminate(self, pid: int) -> None:
+        command = [str(self.taskkill), "/PID", str(pid), "/T", "/F"]
+        subprocess.run(command, capture_output=True, check=False)
+
+    kill = terminate
+
+
+class Manager(HonchoManager):
+    def __init__(self, printer: Printer):
+        super().__init__(printer)
+        self._process_ctor = RoleProcess
+        if os.name == "nt":
+            self._procmgr = WindowsProcessTree()
+
+    def loop(self) -> None:
+        for signum in EXTRA_STOP_SIGNALS:
+            signal.signal(signum, self._stop_signal)
+        super().loop()
+
+    def _stop_signal(self, signum, frame) -> None:
+        self._system_print(f"{signal.Signals(signum).name} received\n")
+        self.returncode = 128 + signum
+        self.terminate()
+
+    def _killall(self, force: bool = False) -> None:
+        # As honcho's, but a process that is still starting (no pid yet: a stop in the
+        # first moments of a run) is stopped as soon as it has started, where honcho
+        # would fail with a KeyError.
+        starting = []
+        for name, process in self._processes.items():
+            if "returncode" in process:
+                continue
+            if "pid" in process:
+                self._signal(name, process["pid"], force)
+            else:
+                starting.append(name)
+        if starting:
+            threading.Thread(
+                target=self._stop_once_started, args=(starting, force), daemon=True
+            ).start()
+
+    def _stop_once_started(self, names: list[str], force: bool) -> None:
+        while names:
+            for name in list(names):
+                pid = self._processes[name].get("pid")
+                if pid is not None:
+                    self._signal(name, pid, force)
+                    names.remove(name)
+            time.sleep(0.05)
+
+    def _signal(self, name: str, pid: int, force: bool) -> None:
+        self.announce(
+            f"sending {'SIGKILL' if force else 'SIGTERM'} to {name} (pid {pid})\n", SYSTEM
+        )
+        if force:
+            self._procmgr.kill(pid)
+        else:
+            self._procmgr.terminate(pid)
+
+    def announce(self, text: str, name: str | None = None) -> None:
+        """Print a line in turn with the processes' output (from any thread): as honcho's
+        own with ``name`` "system", as it is without a name."""
+        self.events.put(
+            Message(type="line", data=text, time=datetime.datetime.now(), name=name, colour=None)
+        )
+
+
+def announce_urls(manager: Manager, launches: list[Launch], stopped: threading.Event) -> None:
+    """Print ``<Role>: <url>`` for each web role instance once it answers there."""
+    waiting = [launch for launch in launches if launch.url]
+    while waiting and not stopped.wait(0.2):
+        for launch in [launch for launch in waiting if ports.is_listening(launch.port)]:
+            manager.announce(f"{launch.instance.label}: {launch.url}\n")
+            waiting.remove(launch)
+
+
+def run_processes(launches: list[Launch]) -> int:
+    # A role may print what the console cannot show (Windows): show it mangled, not fail.
+    sys.stdout.reconfigure(errors="replace")
+    manager = Manager(Printer(sys.stdout))
+    for launch in launches:
+        manager.add_process(
+            launch.instance.label,
+            command_line(launch.arguments()),
+            env={**os.environ, **launch.environment, **OUTPUT_ENVIRONMENT},
+            cwd=str(launch.folder),
+        )
+    stopped = threading.Event()
+    watcher = threading.Thread(target=announce_urls, args=(manager, launches, stopped), daemon=True)
+    watcher.start()
+    try:
+        manager.loop()
+    finally:
+        stopped.set()
+    return manager.returncode or 0
+
+
+def run_in_process(service: Service, launch: Launch) -> int:
+    """Run one role instance in this very process, the way a debugger needs it: the
+    role's folder as the current folder and first on sys.path, its environment set,
+    no restarts."""
+    os.environ.update(launch.environment)
+    os.chdir(launch.folder)
+    sys.path[:] = [str(launch.folder)] + [
+        entry for entry in sys.path if entry and Path(entry).resolve() != service.root.resolve()
+    ]
+    try:
+        if launch.application is None:
+            runpy.run_path(launch.script, run_name="__main__")
+            return 0
+        import waitress
+
+        application = pkgutil.resolve_name(launch.application)
+        print(f"{launch.instance.label}: {launch.url}", flush=True)
+        waitress.serve(application, listen=f"{HOST}:{launch.port}")
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    return 0
+
+
+def uses_storage_emulator(configuration: ServiceConfiguration, roles: list[RoleDefinition]) -> bool:
+    values = [value for role in roles for value in configuration.role(role.name).settings.values()]
+    return any(
+        azurite.ACCOUNT in value or "UseDevelopmentStorage=true" in value for value in values
+    )
+
+
+def start_storage_emulator(service: Service, stack: ExitStack) -> None:
+    """Azurite on its usual ports for the rest of the run, or say why not."""
+    first, last = min(azurite.DEFAULT_PORTS.values()), max(azurite.DEFAULT_PORTS.values())
+    try:
+        storage = stack.enter_context(
+            azurite.running(service.root / AZURITE_DATA, azurite.DEFAULT_PORTS)
+        )
+    except azurite.AzuriteUnavailable as error:
+        print(
+            f"Azurite is unavailable: {error}\n"
+            f"The roles start without it; their storage calls fail until a storage emulator"
+            f" listens on {HOST}:{first}-{last}.",
+            flush=True,
+        )
+        return
+    if storage.process is None:
+        print(
+            f"Azurite: using the storage emulator already listening on {HOST}:{first}-{last}",
+            flush=True,
+        )
+    else:
+        print(
+            f"Azurite: storage emulator on {HOST}:{first}-{last}, data in {AZURITE_DATA}/",
+            flush=True,
+        )
+
+
+def stop_on_signals() -> None:
+    """Until honcho takes over, make the stop signals unwind like Ctrl+C, so that an
+    Azurite started meanwhile is stopped too."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for signum in [signal.SIGTERM, *EXTRA_STOP_SIGNALS]:
+        signal.signal(signum, interrupt)
+
+
+def main(role: str | None = None, instances: int | None = None, in_process: bool = False) -> int:
+    stop_on_signals()
+    service = Service.load()
+    configuration = service.configuration(CONFIGURATION)
+    selected = [service.role(role)] if role else list(service.roles)
+    try:
+        launches = plan(service, configuration, selected, instances)
+        with ExitStack() as stack:
+            if uses_storage_emulator(configuration, selected):
+                start_storage_emulator(service, stack)
+            if in_process:
+                return run_in_process(service, launches[0])
+            return run_processes(launches)
+    except KeyboardInterrupt:
+        return INTERRUPTED

@@ -1,0 +1,1 @@
+"""Tests of the solution's own tool: ``python -m pytest cloudservice``."""
