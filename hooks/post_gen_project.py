@@ -129,7 +129,8 @@ def install_commands(solution: Path, plan: dict, uv: str | None) -> list[list[st
     python = str(venv_python(venv))
     if uv:
         return [
-            [uv, "venv", "--allow-existing", "--python", sys.executable, str(venv)],
+            # --seed adds pip, which `python -m cloudservice prepare` uses to fetch Windows wheels.
+            [uv, "venv", "--seed", "--allow-existing", "--python", sys.executable, str(venv)],
             [uv, "pip", "install", "--python", python, *requirements],
         ]
     return [

@@ -1,0 +1,484 @@
+"""``python -m cloudservice check``: is the service ready to be packaged and deployed?
+
+Azure rejects a deployment whose files disagree, often minutes into it and with a
+terse error; a role whose start-up script or web.config is wrong fails on the VM. This
+command finds those mistakes on the developer's machine. Each rule below is a function
+that yields the problems it finds, one line each, ``<file>: <problem>``:
+
+- the service files can be read;
+- names agree across ServiceDefinition.csdef, every .cscfg and deploy/main.parameters.json;
+- every declared setting has a value in every .cscfg, and no other setting is there;
+- public endpoint ports are distinct (one load balancer serves the whole service);
+- Cloud Services (extended support) rules: a virtual network with a subnet for every
+  role in each cloud .cscfg, ARM VM sizes, no legacy plugin imports or settings;
+- every role pins its Python build in one place, as ``prepare`` needs it;
+- each role's folder holds the files its start-up task and entry point run;
+- each web role's web.config names a handler that its start-up script installs and a
+  WSGI application (``module:attribute``) that exists in the role.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+import shlex
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+
+from cloudservice.model import (
+    DEFINITION_FILE,
+    SOLUTION,
+    ModelError,
+    RoleDefinition,
+    Service,
+    ServiceConfiguration,
+)
+from cloudservice.prepare import python_pin
+
+REQUIRED_CONFIGURATIONS = ("Cloud", "Local")
+LOCAL_CONFIGURATION = "Local"
+DEPLOYMENT_CONFIGURATION = "Cloud"
+DEPLOY_PARAMETERS = "deploy/main.parameters.json"
+DEPLOY_TEMPLATE = "deploy/main.bicep"
+ARM_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
+LEGACY_IMPORTS = ("RemoteAccess", "RemoteForwarder", "Diagnostics")
+LEGACY_SETTING_PREFIX = "Microsoft.WindowsAzure.Plugins."
+# What a start-up script must mention to install what each kind of web.config runs:
+# the IIS module and the Python package.
+SERVER_NEEDS = {
+    "httpplatformhandler": ("HttpPlatformHandler", "waitress"),
+    "wfastcgi": ("FastCgi", "wfastcgi"),
+}
+SERVER_NAMES = {"httpplatformhandler": "HttpPlatformHandler", "wfastcgi": "wfastcgi"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str  # relative to the solution, with forward slashes
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.text}"
+
+
+@dataclass
+class Solution:
+    """What the rules look at: the service, its configurations (those that could be
+    read) and the deploy parameters (None when missing or unreadable)."""
+
+    root: Path
+    service: Service
+    configurations: dict[str, ServiceConfiguration]
+    deploy_parameters: dict | None
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def problem(self, error: ModelError) -> Problem:
+        return Problem(self.relative(error.source), error.problem)
+
+    def configuration_file(self, configuration: ServiceConfiguration) -> str:
+        return self.relative(configuration.path)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def load(root: Path) -> tuple[Solution | None, list[Problem]]:
+    """Read the service files; the problems of those that cannot be read."""
+    problems = []
+    try:
+        service = Service.load(root)
+    except ModelError as error:
+        return None, [Problem(DEFINITION_FILE, error.problem)]
+    configurations = {}
+    for name in service.configuration_names():
+        try:
+            configurations[name] = service.configuration(name)
+        except ModelError as error:
+            problems.append(Problem(error.source.name, error.problem))
+    for name in REQUIRED_CONFIGURATIONS:
+        if name not in service.configuration_names():
+            problems.append(
+                Problem(f"ServiceConfiguration.{name}.cscfg", "not found; the service needs it")
+            )
+    parameters = None
+    try:
+        parameters = json.loads((root / DEPLOY_PARAMETERS).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        problems.append(Problem(DEPLOY_PARAMETERS, "not found; deploying needs it"))
+    except ValueError as error:
+        problems.append(Problem(DEPLOY_PARAMETERS, f"is not valid JSON ({error})"))
+    if not (root / DEPLOY_TEMPLATE).is_file():
+        problems.append(Problem(DEPLOY_TEMPLATE, "not found; deploying needs it"))
+    return Solution(root, service, configurations, parameters), problems
+
+
+def names_agree(solution: Solution) -> Iterator[Problem]:
+    definition = solution.service.definition
+    defined = [role.name for role in definition.roles]
+    for configuration in solution.configurations.values():
+        file = solution.configuration_file(configuration)
+        if configuration.service_name != definition.name:
+            yield Problem(
+                file,
+                f'serviceName="{configuration.service_name}" differs from the name'
+                f' "{definition.name}" in {DEFINITION_FILE}',
+            )
+        configured = [role.name for role in configuration.roles]
+        for name in defined:
+            if name not in configured:
+                yield Problem(file, f'has no <Role name="{name}">, which {DEFINITION_FILE} defines')
+        for name in configured:
+            if name not in defined:
+                yield Problem(file, f"has a role {name} that {DEFINITION_FILE} does not define")
+
+
+def settings_have_values(solution: Solution) -> Iterator[Problem]:
+    for configuration in solution.configurations.values():
+        file = solution.configuration_file(configuration)
+        values = {role.name: role.settings for role in configuration.roles}
+        for role in solution.service.roles:
+            if role.name not in values:
+                continue  # names_agree reports it
+            for name in role.settings:
+                if name not in values[role.name]:
+                    yield Problem(file, f"role {role.name} gives no value to the setting {name}")
+            for name in values[role.name]:
+                if name not in role.settings:
+                    yield Problem(
+                        file,
+                        f"role {role.name} has the setting {name}, which {DEFINITION_FILE}"
+                        " does not declare for it",
+                    )
+
+
+def ports_are_distinct(solution: Solution) -> Iterator[Problem]:
+    """One load balancer serves every public (input) endpoint of the service."""
+    taken: dict[int, str] = {}
+    probes = {probe.name for probe in solution.service.definition.probes}
+    for role in solution.service.roles:
+        for endpoint in role.endpoints:
+            where = f"{role.name}/{endpoint.name}"
+            if endpoint.kind == "InputEndpoint" and endpoint.port is not None:
+                if endpoint.port in taken:
+                    yield Problem(
+                        DEFINITION_FILE,
+                        f"the input endpoints {taken[endpoint.port]} and {where} both use"
+                        f" port {endpoint.port}; every public port of a service must differ",
+                    )
+                taken.setdefault(endpoint.port, where)
+            if endpoint.probe and endpoint.probe not in probes:
+                yield Problem(
+                    DEFINITION_FILE,
+                    f'the endpoint {where} names the load balancer probe "{endpoint.probe}",'
+                    " which is not defined",
+                )
+
+
+def cloud_configurations(solution: Solution) -> list[ServiceConfiguration]:
+    return [c for name, c in solution.configurations.items() if name != LOCAL_CONFIGURATION]
+
+
+def network_is_configured(solution: Solution) -> Iterator[Problem]:
+    """CSES deploys every role into a subnet of a virtual network named in the .cscfg."""
+    for configuration in cloud_configurations(solution):
+        file = solution.configuration_file(configuration)
+        if not configuration.virtual_network:
+            yield Problem(
+                file,
+                "has no <NetworkConfiguration><VirtualNetworkSite name=...>; Cloud Services"
+                " (extended support) deploys into a virtual network",
+            )
+        for role in solution.service.roles:
+            if not configuration.subnets.get(role.name):
+                yield Problem(
+                    file,
+                    f'has no <InstanceAddress roleName="{role.name}"> with a subnet under'
+                    " NetworkConfiguration/AddressAssignments",
+                )
+        for name in configuration.subnets:
+            if name not in {role.name for role in solution.service.roles}:
+                yield Problem(
+                    file, f"has an InstanceAddress for {name}, a role {DEFINITION_FILE} lacks"
+                )
+
+
+def vm_sizes_are_arm(solution: Solution) -> Iterator[Problem]:
+    for role in solution.service.roles:
+        if not ARM_VM_SIZE.match(role.vm_size or ""):
+            yield Problem(
+                DEFINITION_FILE,
+                f'role {role.name} has vmsize="{role.vm_size or ""}"; Cloud Services (extended'
+                " support) needs an ARM size such as Standard_D1_v2 (Small is Standard_A1_v2)",
+            )
+
+
+def no_legacy_plugins(solution: Solution) -> Iterator[Problem]:
+    """Remote desktop and diagnostics are extensions in CSES, not imported plugins."""
+    for role in solution.service.roles:
+        for module in role.imports:
+            if module in LEGACY_IMPORTS:
+                yield Problem(
+                    DEFINITION_FILE,
+                    f'role {role.name} imports the plugin "{module}", which Cloud Services'
+                    " (extended support) does not support; use an extension instead",
+                )
+        for name in role.settings:
+            if name.startswith(LEGACY_SETTING_PREFIX):
+                yield Problem(
+                    DEFINITION_FILE, f"role {role.name} declares the plugin setting {name}"
+                )
+    for configuration in solution.configurations.values():
+        for role in configuration.roles:
+            for name in role.settings:
+                if name.startswith(LEGACY_SETTING_PREFIX):
+                    yield Problem(
+                        solution.configuration_file(configuration),
+                        f"role {role.name} has the plugin setting {name}",
+                    )
+
+
+def python_is_pinned(solution: Solution) -> Iterator[Problem]:
+    for role in solution.service.roles:
+        try:
+            python_pin(solution.service, role)
+        except ModelError as error:
+            yield solution.problem(error)
+
+
+def command_files(command_line: str, base: PureWindowsPath) -> list[str]:
+    """The files a start-up task or entry point runs, relative to the role folder: the
+    program (from ``base``), the PowerShell scripts it is given (beside the program,
+    as ps.cmd finds them) and Python scripts (from the role folder, as LaunchWorker.ps1
+    runs them)."""
+    words = [word.strip('"') for word in shlex.split(command_line, posix=False)]
+    if not words:
+        return []
+    program = base / words[0]
+    files = [program.as_posix()]
+    for word in words[1:]:
+        suffix = PureWindowsPath(word).suffix.lower()
+        if suffix == ".ps1":
+            files.append((program.parent / word).as_posix())
+        elif suffix == ".py":
+            files.append(PureWindowsPath(word).as_posix())
+    return files
+
+
+def role_files(solution: Solution) -> Iterator[Problem]:
+    """The role folder holds what Azure runs from it. Startup tasks run from approot\\bin
+    in web roles and from approot in worker roles; the entry point from approot."""
+    for role in solution.service.roles:
+        folder = solution.service.folder(role)
+        if not folder.is_dir():
+            yield Problem(role.name, f"the folder of the role {role.name} is missing")
+            continue
+        needed = ["requirements.txt"] + (["web.config"] if role.web else [])
+        task_base = PureWindowsPath("bin") if role.web else PureWindowsPath()
+        for task in role.startup:
+            needed += command_files(task.command_line, task_base)
+        if role.entry_point:
+            needed += command_files(role.entry_point, PureWindowsPath())
+        for name in dict.fromkeys(needed):
+            if not (folder / name).is_file():
+                yield Problem(f"{role.name}/{name}", "not found; the role needs it")
+
+
+def startup_scripts(solution: Solution, role: RoleDefinition) -> str:
+    """The text of the PowerShell scripts the role's startup tasks run."""
+    folder = solution.service.folder(role)
+    base = PureWindowsPath("bin") if role.web else PureWindowsPath()
+    texts = []
+    for task in role.startup:
+        for name in command_files(task.command_line, base):
+            path = folder / name
+            if name.lower().endswith(".ps1") and path.is_file():
+                texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(texts)
+
+
+def top_level_names(tree: ast.Module) -> set[str] | None:
+    """The names a module binds at its top level (also inside top-level if/try blocks);
+    None when a star import makes that unknowable."""
+    names: set[str] = set()
+    statements = list(tree.body)
+    while statements:
+        statement = statements.pop()
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+        elif isinstance(statement, ast.Import | ast.ImportFrom):
+            for alias in statement.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(statement, ast.If | ast.Try | ast.With):
+            statements += statement.body + getattr(statement, "orelse", [])
+            statements += getattr(statement, "finalbody", [])
+            for handler in getattr(statement, "handlers", []):
+                statements += handler.body
+    return names
+
+
+def wsgi_application_problem(folder: Path, application: str) -> str | None:
+    """What is wrong with a ``module:attribute`` WSGI application in a role folder."""
+    module, _, attribute = application.partition(":")
+    candidates = [
+        folder.joinpath(*module.split(".")).with_suffix(".py"),
+        folder.joinpath(*module.split("."), "__init__.py"),
+    ]
+    source = next((path for path in candidates if path.is_file()), None)
+    if source is None:
+        return f"names the WSGI application {application}, but the role has no module {module}"
+    try:
+        tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
+    except SyntaxError as error:
+        return f"names the WSGI application {application}, but {module} does not parse ({error})"
+    names = top_level_names(tree)
+    if names is not None and attribute not in names:
+        return f"names the WSGI application {application}, but {module} defines no {attribute}"
+    return None
+
+
+def web_config_matches(solution: Solution) -> Iterator[Problem]:
+    for role in solution.service.roles:
+        if not role.web or not (solution.service.folder(role) / "web.config").is_file():
+            continue  # role_files reports a missing web.config
+        try:
+            web_config = solution.service.web_config(role)
+        except ModelError as error:
+            yield solution.problem(error)
+            continue
+        file = solution.relative(web_config.path)
+        scripts = startup_scripts(solution, role).lower()
+        missing = [need for need in SERVER_NEEDS[web_config.server] if need.lower() not in scripts]
+        if missing:
+            yield Problem(
+                file,
+                f"IIS runs the site with {SERVER_NAMES[web_config.server]}, but no startup task"
+                f" script of the role installs {' or '.join(missing)}",
+            )
+        problem = wsgi_application_problem(
+            solution.service.folder(role), web_config.wsgi_application
+        )
+        if problem:
+            yield Problem(file, problem)
+
+
+def deploy_files_agree(solution: Solution) -> Iterator[Problem]:
+    """deploy/main.parameters.json describes the same roles, sizes, instance counts and
+    network as the service files (Azure checks the role profile against them)."""
+    parameters = solution.deploy_parameters
+    cloud = solution.configurations.get(DEPLOYMENT_CONFIGURATION)
+    if parameters is None or cloud is None:
+        return
+    values = {name: entry.get("value") for name, entry in parameters.get("parameters", {}).items()}
+    roles = values.get("roles")
+    if not isinstance(roles, list):
+        yield Problem(DEPLOY_PARAMETERS, "has no roles parameter (a list of roles)")
+        roles = []
+    listed = {role.get("name"): role for role in roles if isinstance(role, dict)}
+    counts = {role.name: role.instances for role in cloud.roles}
+    for role in solution.service.roles:
+        entry = listed.pop(role.name, None)
+        if entry is None:
+            yield Problem(DEPLOY_PARAMETERS, f"roles has no entry for the role {role.name}")
+            continue
+        if entry.get("vmSize") != role.vm_size:
+            yield Problem(
+                DEPLOY_PARAMETERS,
+                f'role {role.name} has vmSize "{entry.get("vmSize")}", but {DEFINITION_FILE}'
+                f' has vmsize="{role.vm_size}"',
+            )
+        if role.name in counts and entry.get("instanceCount") != counts[role.name]:
+            yield Problem(
+                DEPLOY_PARAMETERS,
+                f"role {role.name} has instanceCount {entry.get('instanceCount')}, but"
+                f" {solution.configuration_file(cloud)} has {counts[role.name]} instances",
+            )
+    for name in listed:
+        yield Problem(DEPLOY_PARAMETERS, f"roles has {name}, a role {DEFINITION_FILE} lacks")
+    network = values.get("virtualNetworkName")
+    if cloud.virtual_network and network != cloud.virtual_network:
+        yield Problem(
+            DEPLOY_PARAMETERS,
+            f'virtualNetworkName is "{network}", but {solution.configuration_file(cloud)}'
+            f' names the virtual network "{cloud.virtual_network}"',
+        )
+    subnet = values.get("subnetName")
+    for role_name, subnets in cloud.subnets.items():
+        if subnets and subnet not in subnets:
+            yield Problem(
+                DEPLOY_PARAMETERS,
+                f'subnetName is "{subnet}", but {solution.configuration_file(cloud)} puts'
+                f" {role_name} in {', '.join(subnets)}",
+            )
+
+
+RULES = (
+    names_agree,
+    settings_have_values,
+    ports_are_distinct,
+    network_is_configured,
+    vm_sizes_are_arm,
+    no_legacy_plugins,
+    python_is_pinned,
+    role_files,
+    web_config_matches,
+    deploy_files_agree,
+)
+
+
+def problems(root: Path = SOLUTION) -> tuple[Solution | None, list[Problem]]:
+    """Every problem of the solution in ``root``, rule by rule."""
+    solution, found = load(root)
+    if solution is not None:
+        for rule in RULES:
+            found += rule(solution)
+    return solution, found
+
+
+def summary(solution: Solution) -> str:
+    roles = solution.service.roles
+    web = sum(role.web for role in roles)
+    return (
+        f"OK: {solution.service.name}: {plural(len(roles), 'role')} ({web} web,"
+        f" {len(roles) - web} worker), configurations {', '.join(solution.configurations)},"
+        " deploy files agree"
+    )
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "check",
+        help="find mistakes in the service files before Azure does",
+        description="Check ServiceDefinition.csdef, the .cscfg files, the role folders,"
+        " the web.config files and deploy/ against each other and against the rules of"
+        " Cloud Services (extended support). Prints one line per problem and exits with 1,"
+        " or one line of summary.",
+    )
+    parser.set_defaults(func=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    solution, found = problems()
+    for problem in found:
+        print(problem)
+    if found:
+        print(f"{plural(len(found), 'problem')} found.", file=sys.stderr)
+        return 1
+    print(summary(solution))
+    return 0
