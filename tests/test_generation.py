@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
 from xml.etree import ElementTree
 
 import pytest
@@ -252,3 +254,18 @@ def test_empty_service_name_writes_nothing(bake):
     result = bake(service_name="")
     assert result.exit_code == -1
     assert result.project_path is None
+
+
+def test_default_solution_installs_and_all_its_tests_pass(bake):
+    """What a user does first: generate with the default answers (installing the packages),
+    then run every role's tests and the tool's own with the solution's environment."""
+    result = bake(install_packages=True)
+    assert result.exit_code == 0, result.exception
+    solution = result.project_path
+    python = solution / (".venv/Scripts/python.exe" if os.name == "nt" else ".venv/bin/python")
+    assert python.exists(), "the post-generation hook did not create .venv"
+    completed = subprocess.run([str(python), "-m", "cloudservice", "test", "--", "-q"], cwd=solution,
+                               capture_output=True, text=True, check=False, timeout=900)
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+    summary = completed.stdout.rpartition("Summary:")[2].split()
+    assert summary == ["FlaskWebRole", "passed", "WorkerRole", "passed", "cloudservice", "passed"]
