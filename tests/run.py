@@ -47,7 +47,7 @@ def install_tools() -> None:
 
 
 def main() -> int:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by an older Python
         sys.exit("tests/run.py: Python 3.11 or newer is needed")
     install_tools()
     pytest = [str(venv_bin("python")), "-m", "pytest", "-n", "auto", *sys.argv[1:]]

@@ -221,9 +221,8 @@ def test_bad_answer_is_refused(bake, capfd, answers, field):
 
 def test_bad_answer_leaves_existing_files_alone(tmp_path, capfd):
     """A refused answer never touches a solution that is already there."""
-    from cookiecutter.main import cookiecutter
-
     from conftest import TEMPLATE
+    from cookiecutter.main import cookiecutter
 
     cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path), extra_context={"install_packages": False})
     solution = tmp_path / "MyCloudService"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -239,3 +240,10 @@ def test_local_secret_is_written_once_and_git_ignored(bake):
     assert ".local-secret-key" in (solution / ".gitignore").read_text().splitlines()
     post.write_local_secret(solution)
     assert (solution / ".local-secret-key").read_text().strip() == key
+
+
+def test_the_templates_own_code_passes_ruff():
+    """The hooks, tests and benchmarks are read and copied by people adapting the template."""
+    completed = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "hooks", "tests", "benchmarks"],
+                               cwd=TEMPLATE, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stdout
