@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,10 @@ PLAN_FILE = ".role-plan.json"
 ROLE_SOURCES = "_roles"
 CRLF_SUFFIXES = {".cmd", ".ps1"}
 GUIDANCE_HEADING = "## At a glance"
+# Jinja's delimiters, spelt so that cookiecutter's rendering of this hook leaves them
+# alone. A file with none of them is written as it is: compiling it would cost more.
+JINJA_SYNTAX = ("{" + "{", "{" + "%", "{" + "#")
+NEWLINES = re.compile(r"\r\n|\r")
 
 
 def role_layers(role: dict) -> list[str]:
@@ -52,14 +57,17 @@ def make_environment(answers: dict, search_path: Path) -> StrictEnvironment:
 def render_file(env: StrictEnvironment, template_name: str, target: Path, context: dict) -> None:
     """Render one template to ``target``; a file that renders empty is not written."""
     try:
-        template = env.get_template(template_name)
+        source = env.loader.get_source(env, template_name)[0]
     except UnicodeDecodeError:  # not text: copy it as it is
-        source = Path(env.loader.searchpath[0]) / template_name
-        if source != target:
+        path = Path(env.loader.searchpath[0]) / template_name
+        if path != target:
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            shutil.copyfile(path, target)
         return
-    text = template.render(**context)
+    if any(delimiter in source for delimiter in JINJA_SYNTAX):
+        text = env.get_template(template_name).render(**context)
+    else:
+        text = NEWLINES.sub("\n", source)
     if not text.strip():
         target.unlink(missing_ok=True)
         return
