@@ -1,0 +1,83 @@
+"""Bake times: the default solution against cookiecutter's own floor (a one-file
+template made here), and a 12-role solution against the default.
+
+Each bake is timed twice over: in a new process, as a user's ``cookiecutter``
+command runs (Python start-up and cookiecutter's imports included), and through the
+API in this already warm process. No packages are installed (install_packages=False).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import median, output_hidden
+
+BAKE_ONCE = Path(__file__).with_name("bake_once.py")
+FLOOR_FILES = {
+    "cookiecutter.json": '{"project_slug": "floor"}\n',
+    "{{cookiecutter.project_slug}}/README.md": "# {{ cookiecutter.project_slug }}\n",
+}
+TWELVE_ROLES = " ".join(["django", "flask", "bottle", "worker"] * 3)
+
+
+def make_floor_template(folder: Path) -> Path:
+    for name, text in FLOOR_FILES.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def bake_in_new_process(template: Path, answers: dict, work: Path) -> float:
+    output = Path(tempfile.mkdtemp(dir=work))
+    command = [sys.executable, str(BAKE_ONCE), str(template), str(output), json.dumps(answers)]
+    started = time.perf_counter()
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"baking {template} with {answers} failed:\n{completed.stderr[-4000:]}")
+    shutil.rmtree(output)
+    return seconds
+
+
+def bake_in_this_process(template: Path, answers: dict, work: Path) -> float:
+    from cookiecutter.main import cookiecutter
+
+    output = Path(tempfile.mkdtemp(dir=work))
+    with output_hidden():
+        started = time.perf_counter()
+        cookiecutter(str(template), no_input=True, output_dir=str(output),
+                     extra_context=answers, default_config=True)
+        seconds = time.perf_counter() - started
+    shutil.rmtree(output)
+    return seconds
+
+
+def measure(template: Path, work: Path, runs: int, log=print) -> dict:
+    floor = make_floor_template(work / "floor-template")
+    cases = {
+        "floor": (floor, {}),
+        "default": (template, {"install_packages": False}),
+        "twelve_roles": (template, {"install_packages": False, "roles": TWELVE_ROLES}),
+    }
+    results = {}
+    for way, bake in (("new_process", bake_in_new_process), ("in_process", bake_in_this_process)):
+        samples: dict[str, list[float]] = {case: [] for case in cases}
+        for source, answers in cases.values():
+            bake(source, answers, work)  # untimed: warms the file cache and the imports
+        for round_number in range(runs):
+            log(f"  bake ({way.replace('_', ' ')}) round {round_number + 1} of {runs}")
+            for case, (source, answers) in cases.items():  # interleaved: drift hits all alike
+                samples[case].append(bake(source, answers, work))
+        results[way] = {case: {"median_s": median(s), "samples_s": s} for case, s in samples.items()}
+        medians = {case: results[way][case]["median_s"] for case in cases}
+        results[way]["default_over_floor"] = medians["default"] / medians["floor"]
+        results[way]["twelve_over_default"] = medians["twelve_roles"] / medians["default"]
+        results[way]["seconds_per_extra_role"] = (medians["twelve_roles"] - medians["default"]) / 10
+    results["twelve_roles_answer"] = TWELVE_ROLES
+    return results

@@ -1,0 +1,104 @@
+"""The table: each figure side by side with what it is compared with, its goal, met or missed."""
+
+from __future__ import annotations
+
+# The benchmark issue's goals: a figure's key -> (comparison, limit, as shown).
+GOALS = {
+    "bake_default_over_floor": ("<=", 1.5, "<= 1.5x"),
+    "bake_twelve_over_default": ("<=", 2.0, "<= 2x"),
+    "install_uv_over_pip": ("<=", 1 / 3, "<= 0.33x"),
+    "worker_over_naive": (">=", 3.0, ">= 3x"),
+    "worker_requests_per_message": ("<=", 1.05, "<= 1.05"),
+    "idle_requests_per_minute": ("<=", 2.0, "<= 2"),
+    "run_ready_seconds": ("<=", 3.0, "<= 3 s"),
+}
+
+
+def seconds(value: float) -> str:
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def row(what: str, figure: str, against: str = "", ratio: str = "", goal_key: str = "",
+        value: float | None = None) -> dict:
+    goal, verdict = "", "info"
+    if goal_key:
+        sign, limit, goal = GOALS[goal_key]
+        met = value <= limit if sign == "<=" else value >= limit
+        verdict = "met" if met else "MISSED"
+    return {"what": what, "figure": figure, "against": against, "ratio": ratio, "goal": goal,
+            "result": verdict, "value": value}
+
+
+def rows(results: dict) -> list[dict]:
+    table = []
+    if bake := results.get("bake"):
+        for way, label in (("new_process", "new process, as `cookiecutter`"), ("in_process", "warm process, API")):
+            figures = bake[way]
+            goal = way == "new_process"
+            table += [
+                row(f"Bake default vs one-file template ({label})",
+                    seconds(figures["default"]["median_s"]), seconds(figures["floor"]["median_s"]),
+                    f"{figures['default_over_floor']:.2f}x",
+                    "bake_default_over_floor" if goal else "", figures["default_over_floor"]),
+                row(f"Bake 12 roles vs default ({label})",
+                    seconds(figures["twelve_roles"]["median_s"]), seconds(figures["default"]["median_s"]),
+                    f"{figures['twelve_over_default']:.2f}x",
+                    "bake_twelve_over_default" if goal else "", figures["twelve_over_default"]),
+                row(f"  per extra role ({label})", seconds(figures["seconds_per_extra_role"]),
+                    value=figures["seconds_per_extra_role"]),
+            ]
+    if install := results.get("install"):
+        table.append(row("Install: uv (the hook's way) vs venv + pip, warm caches",
+                         seconds(install["uv"]["median_s"]), seconds(install["pip"]["median_s"]),
+                         f"{install['uv_over_pip']:.2f}x", "install_uv_over_pip", install["uv_over_pip"]))
+    if worker := results.get("worker"):
+        count = worker["worker"]["messages"]
+        table += [
+            row(f"Worker vs naive loop, msg/s ({count} messages, no-op handler)",
+                f"{worker['worker']['messages_per_second']:.0f}/s",
+                f"{worker['naive']['messages_per_second']:.0f}/s",
+                f"{worker['worker_over_naive']:.2f}x", "worker_over_naive", worker["worker_over_naive"]),
+            row("Worker storage requests per message (vs naive loop)",
+                f"{worker['worker']['requests_per_message']:.4f}",
+                f"{worker['naive']['requests_per_message']:.4f}", "",
+                "worker_requests_per_message", worker["worker"]["requests_per_message"]),
+            row(f"Idle worker requests/minute after {worker['idle']['idled_before_counting_s']:g} s idle "
+                f"(back-off cap {worker['idle']['max_idle_backoff_s']:g} s)",
+                f"{worker['idle']['requests_per_minute']:g}", "", "",
+                "idle_requests_per_minute", worker["idle"]["requests_per_minute"]),
+        ]
+    if run := results.get("run"):
+        for way, label in (("started_by_run", "Azurite started by run"),
+                           ("already_running", "Azurite already running")):
+            figures = run[way]
+            table.append(row(f"run until web roles answer, worker polled ({label})",
+                             seconds(figures["ready_s"]),
+                             f"web {seconds(figures['web_roles_answer_s'])}, "
+                             f"worker {seconds(figures['worker_polled_s'])}", "",
+                             "run_ready_seconds", figures["ready_s"]))
+        first = run["first_start_after_install"]
+        table.append(row("  first run after the install (writes bytecode)",
+                         seconds(first["ready_s"]), value=first["ready_s"]))
+    return table
+
+
+def table(rows: list[dict]) -> str:
+    headings = {"what": "Measure", "figure": "Figure", "against": "Against", "ratio": "Ratio",
+                "goal": "Goal", "result": "Result"}
+    widths = {key: max(len(heading), *(len(r[key]) for r in rows)) for key, heading in headings.items()}
+    lines = ["| " + " | ".join(heading.ljust(widths[key]) for key, heading in headings.items()) + " |",
+             "|" + "|".join("-" * (widths[key] + 2) for key in headings) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join(r[key].ljust(widths[key]) for key in headings) + " |")
+    return "\n".join(lines)
+
+
+def footer(document: dict) -> str:
+    m = document["machine"]
+    runs = ", ".join(f"{part} {count}" for part, count in document["runs"].items())
+    return (
+        f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, Python {m['python']}, "
+        f"node {m['node']}, {m['system']}. Load average before {document['load_average_before']}, "
+        f"after {document['load_average_after']}. Timed runs: {runs}; medians. "
+        f"Took {document['total_seconds']:.0f} s."
+    )
