@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import sys
 from xml.etree import ElementTree
 
 import pytest
@@ -150,6 +151,29 @@ def test_no_jinja_residue(baked):
 def test_generated_python_passes_ruff(baked):
     _, solution = baked
     assert ruff_errors(solution) == ""
+
+
+def test_generated_python_passes_bandit(baked):
+    _, solution = baked
+    completed = subprocess.run(
+        [sys.executable, "-m", "bandit", "--severity-level", "medium", "--quiet", "--recursive", "."],
+        cwd=solution, capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_quality_gates_are_configured(baked):
+    """pre-commit and the solution's own CI (each role's tests on Windows and Linux, and
+    the PowerShell scripts parsed by PowerShell itself) name every role."""
+    answers, solution = baked
+    workflow = (solution / ".github" / "workflows" / "tests.yml").read_text()
+    assert "os: [windows-latest, ubuntu-latest]" in workflow
+    assert "python -m cloudservice test" in workflow
+    assert "[System.Management.Automation.Language.Parser]::ParseFile" in workflow
+    for role in planned_roles(answers):
+        assert f"-r {role}/requirements.txt" in workflow
+    hooks = (solution / ".pre-commit-config.yaml").read_text()
+    assert "id: ruff-check" in hooks and "id: bandit" in hooks
 
 
 def test_service_model_agrees(baked):

@@ -165,7 +165,8 @@ class WebConfig:
 
 def parse(path: Path) -> ElementTree.Element:
     try:
-        return ElementTree.parse(path).getroot()  # noqa: S314 - the solution's own files
+        # The solution's own files.
+        return ElementTree.parse(path).getroot()  # noqa: S314  # nosec B314
     except FileNotFoundError:
         raise ModelError(path, f"not found in {path.parent}") from None
     except ElementTree.ParseError as error:

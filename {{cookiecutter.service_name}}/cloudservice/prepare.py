@@ -284,7 +284,8 @@ def project_files(name: str) -> dict | None:
     """PyPI's JSON description of a project's latest release, or None when PyPI does
     not know it or cannot be asked."""
     try:
-        with urllib.request.urlopen(  # noqa: S310 - a fixed https URL
+        # A fixed https URL.
+        with urllib.request.urlopen(  # noqa: S310  # nosec B310
             PYPI_PROJECT.format(name=name), timeout=DOWNLOAD_TIMEOUT
         ) as response:
             return json.load(response)
@@ -438,7 +439,7 @@ def download(url: str, target: Path) -> None:
     received = total = 0
     try:
         # The URL is the pinned package's, or one the user gave.
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:  # noqa: S310
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:  # noqa: S310  # nosec B310
             total = int(response.headers.get("Content-Length") or 0)
             marks = list(progress_marks(total)) if total else []
             with target.open("wb") as out:

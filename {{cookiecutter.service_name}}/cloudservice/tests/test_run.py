@@ -30,7 +30,8 @@ def test_command_lines_reach_the_program_unchanged_through_the_shell():
     awkward = ["two words", 'say "hi"', "back\\slash\\", "a&b|c", "(x)", "50%", "%PATH%", "$HOME"]
     awkward += ["semi;colon", "*", "^caret", "it's", ""]
     command = command_line([sys.executable, "-c", PRINT_ARGUMENTS, *awkward])
-    shown = subprocess.run(command, shell=True, capture_output=True, text=True, check=True)  # noqa: S602 - the shell is under test
+    # The shell is under test.
+    shown = subprocess.run(command, shell=True, capture_output=True, text=True, check=True)  # noqa: S602  # nosec B602
     assert json.loads(shown.stdout) == awkward
 
 
