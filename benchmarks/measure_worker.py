@@ -1,10 +1,10 @@
 """The generated worker against a real Azurite, run with the solution's own Python:
 ``<solution>/.venv/bin/python measure_worker.py SOLUTION RESULT_JSON [--runs N]``.
 
-- Throughput: the worker (its ``Worker(settings, service).run(stop)``) handles MESSAGES
-  messages with a trivial handler, against a naive loop on the same client settings that
-  receives one message per request and deletes it. Timed from the start until the last
-  message is deleted. Both log one line per message, as ``main()`` sets logging up
+- Throughput: the worker (its ``QueueConsumer(settings, service, handle).run(stop)``)
+  handles MESSAGES messages with a trivial handler, against a naive loop on the same client
+  settings that receives one message per request and deletes it. Timed from the start until
+  the last message is deleted. Both log one line per message, as ``main()`` sets logging up
   (to the null device here).
 - Requests per message: every request of the client, counted with ``raw_response_hook``,
   until the last delete. The floor is one delete per message plus one receive per 32.
@@ -71,11 +71,11 @@ def fill(queue_client_class, connection_string: str, queue_name: str, count: int
             raise RuntimeError(f"{queue_name}: {waiting} messages instead of {count}")
 
 
-def time_worker(worker, settings, count: int) -> dict:
+def time_worker(consumer, settings, count: int) -> dict:
     requests = Requests(count)
     stop = threading.Event()
-    with worker.connect(settings, raw_response_hook=requests) as service:
-        loop = worker.Worker(settings, service)
+    with consumer.connect(settings, raw_response_hook=requests) as service:
+        loop = consumer.QueueConsumer(settings, service, trivial_handle)
         thread = threading.Thread(target=loop.run, args=(stop,), name="measured-worker")
         started = time.perf_counter()
         thread.start()
@@ -87,9 +87,9 @@ def time_worker(worker, settings, count: int) -> dict:
     return result(count, requests, started)
 
 
-def time_naive_loop(worker, settings, count: int) -> dict:
+def time_naive_loop(consumer, settings, count: int) -> dict:
     requests = Requests(count)
-    with worker.connect(settings, raw_response_hook=requests) as service:
+    with consumer.connect(settings, raw_response_hook=requests) as service:
         queue = service.get_queue_client(settings.queue_name)
         started = time.perf_counter()
         handled = 0
@@ -117,8 +117,8 @@ def result(count: int, requests: Requests, started: float) -> dict:
 class IdleWorker:
     """A worker with the default settings on an empty queue, in a thread of its own."""
 
-    def __init__(self, worker, settings, window: float):
-        self.worker = worker
+    def __init__(self, consumer, settings, window: float):
+        self.consumer = consumer
         self.settings = settings
         self.window = window
         self.requests = Requests()
@@ -126,8 +126,8 @@ class IdleWorker:
         self.thread = threading.Thread(target=self._run, name="idle-worker")
 
     def _run(self) -> None:
-        with self.worker.connect(self.settings, raw_response_hook=self.requests) as service:
-            self.worker.Worker(self.settings, service).run(self.stop)
+        with self.consumer.connect(self.settings, raw_response_hook=self.requests) as service:
+            self.consumer.QueueConsumer(self.settings, service, trivial_handle).run(self.stop)
 
     def start(self) -> None:
         self.started = time.perf_counter()
@@ -163,40 +163,39 @@ def main() -> int:
     solution = args.solution.resolve()
     sys.path[:0] = [str(solution / args.role), str(solution)]
 
-    import worker
+    import queue_consumer
     from azure.storage.queue import QueueClient
     from cloudservice import azurite
 
     # As the worker's main() does, but into the null device.
     logging.basicConfig(stream=open(os.devnull, "w", encoding="utf-8"), level=logging.INFO)  # noqa: SIM115
     logging.getLogger("azure").setLevel(logging.WARNING)
-    worker.handle = trivial_handle  # looked up at call time, as the tests replace it too
 
     data = Path(tempfile.mkdtemp(prefix="azurite-"))
     figures: dict = {"worker": [], "naive": []}
     try:
         with azurite.running(data, log=lambda text: print(text, file=sys.stderr)) as storage:
             def settings_for(queue_name: str, **changes):
-                return worker.Settings(storage.connection_string, queue_name=queue_name, **changes)
+                return queue_consumer.Settings(storage.connection_string, queue_name=queue_name, **changes)
 
             idle_queue = f"idle-{uuid.uuid4().hex[:12]}"
             with QueueClient.from_connection_string(storage.connection_string, idle_queue) as queue:
                 queue.create_queue()
-            idle = IdleWorker(worker, settings_for(idle_queue), args.idle_window)
+            idle = IdleWorker(queue_consumer, settings_for(idle_queue), args.idle_window)
             idle.start()
 
             ways = {"worker": time_worker, "naive": time_naive_loop}
             for way, measure in ways.items():  # untimed: warms the client and Azurite
                 name = f"warm-{way}-{uuid.uuid4().hex[:8]}"
                 fill(QueueClient, storage.connection_string, name, 200)
-                measure(worker, settings_for(name), 200)
+                measure(queue_consumer, settings_for(name), 200)
             for round_number in range(args.runs):
                 for way, measure in ways.items():
                     print(f"  worker round {round_number + 1} of {args.runs}: {way}", file=sys.stderr,
                           flush=True)
                     name = f"{way}-{uuid.uuid4().hex[:12]}"
                     fill(QueueClient, storage.connection_string, name, args.messages)
-                    figures[way].append(measure(worker, settings_for(name), args.messages))
+                    figures[way].append(measure(queue_consumer, settings_for(name), args.messages))
                     with QueueClient.from_connection_string(storage.connection_string, name) as queue:
                         queue.delete_queue()
             left = idle.started + 2 * idle.window - time.perf_counter()
@@ -215,8 +214,9 @@ def main() -> int:
     summary["worker_over_naive"] = (
         summary["worker"]["messages_per_second"] / summary["naive"]["messages_per_second"]
     )
-    summary["tunables"] = {"BATCH_SIZE": worker.BATCH_SIZE, "DELETE_THREADS": worker.DELETE_THREADS,
-                           "FIRST_WAIT_SECONDS": worker.FIRST_WAIT_SECONDS}
+    summary["tunables"] = {"BATCH_SIZE": queue_consumer.BATCH_SIZE,
+                           "DELETE_THREADS": queue_consumer.DELETE_THREADS,
+                           "FIRST_WAIT_SECONDS": queue_consumer.FIRST_WAIT_SECONDS}
     summary["idle"] = idle_figures
     args.output.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return 0

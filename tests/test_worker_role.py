@@ -53,7 +53,7 @@ def test_each_worker_reads_its_own_queue_by_default(solution):
     folder, workers = solution
     queues = []
     for role in workers:
-        source = (folder / role / "worker.py").read_text(encoding="utf-8")
+        source = (folder / role / "queue_consumer.py").read_text(encoding="utf-8")
         default = re.search(r'^DEFAULT_QUEUE_NAME = "([^"]*)"$', source, re.MULTILINE).group(1)
         assert default == local_setting(folder, role, "QueueName")
         assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", default) and 3 <= len(default) <= 56

@@ -1,5 +1,5 @@
-"""Makes ``worker`` importable in the tests (pytest puts this folder on sys.path) and
-the solution's ``cloudservice`` package, which starts Azurite for them."""
+"""Makes ``worker`` and ``queue_consumer`` importable in the tests (pytest puts this folder
+on sys.path) and the solution's ``cloudservice`` package, which starts Azurite for them."""
 
 import sys
 from pathlib import Path

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from azure.storage.queue import QueueClient
 
-import worker
 from cloudservice import azurite
+from queue_consumer import Settings
 
 
 @pytest.fixture(scope="session")
@@ -22,9 +22,9 @@ def connection_string(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 @pytest.fixture
-def settings(connection_string: str) -> worker.Settings:
+def settings(connection_string: str) -> Settings:
     """Settings for a queue of this test's own, with timeouts short enough for quick tests."""
-    return worker.Settings(
+    return Settings(
         connection_string,
         queue_name=f"test-{uuid.uuid4().hex[:16]}",
         max_dequeue_count=3,
@@ -34,7 +34,7 @@ def settings(connection_string: str) -> worker.Settings:
 
 
 @pytest.fixture
-def queue(settings: worker.Settings) -> Iterator[QueueClient]:
+def queue(settings: Settings) -> Iterator[QueueClient]:
     """The test's queue, created, with no message encoding."""
     with QueueClient.from_connection_string(
         settings.connection_string, settings.queue_name

@@ -7,24 +7,28 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from azure.storage.queue import QueueClient
+from azure.storage.queue import QueueClient, QueueMessage
 
 import worker
+from queue_consumer import QueueConsumer, Settings, connect
 
 
 @contextmanager
-def running_worker(settings: worker.Settings, **options) -> Iterator[None]:
-    """Run a worker in a thread for the ``with`` block, then stop it as a signal would.
+def running_worker(
+    settings: Settings, handle: Callable[[QueueMessage], None] = worker.handle, **options
+) -> Iterator[None]:
+    """Run a worker that hands each message to ``handle`` (by default the role's own) in a
+    thread for the ``with`` block, then stop it as a signal would.
 
-    ``options`` go to ``worker.connect``. Whatever the worker raised is raised here.
+    ``options`` go to ``connect``. Whatever the worker raised is raised here.
     """
     stop = threading.Event()
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            with worker.connect(settings, **options) as service:
-                worker.Worker(settings, service).run(stop)
+            with connect(settings, **options) as service:
+                QueueConsumer(settings, service, handle).run(stop)
         except BaseException as error:
             errors.append(error)
 

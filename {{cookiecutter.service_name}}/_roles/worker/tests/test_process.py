@@ -18,14 +18,14 @@ from types import SimpleNamespace
 import pytest
 from support import message_count, wait_until
 
-import worker
+from queue_consumer import Settings
 
 TESTS = Path(__file__).resolve().parent
 ROLE = TESTS.parent
 
 
 @pytest.fixture
-def start_worker(settings: worker.Settings, tmp_path: Path) -> Iterator[Callable]:
+def start_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable]:
     """``start_worker(handle_seconds, **variables)`` starts slow_worker.py on the test's
     queue, with more environment variables if given; any still running at the end is killed."""
     processes: list[subprocess.Popen] = []

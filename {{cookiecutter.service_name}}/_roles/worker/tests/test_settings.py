@@ -9,29 +9,35 @@ from pathlib import Path
 
 import pytest
 
-import worker
 from cloudservice import azurite
+from queue_consumer import (
+    DEFAULT_QUEUE_NAME,
+    SettingError,
+    Settings,
+    connect,
+    send_telemetry_when_configured,
+)
 
 ROLE = Path(__file__).resolve().parents[1]
 AZURITE = azurite.connection_string()
 
 
 def test_defaults():
-    settings = worker.Settings.from_environment({"StorageConnectionString": AZURITE})
+    settings = Settings.from_environment({"StorageConnectionString": AZURITE})
 
-    assert settings == worker.Settings(
+    assert settings == Settings(
         AZURITE,
-        queue_name=worker.DEFAULT_QUEUE_NAME,
+        queue_name=DEFAULT_QUEUE_NAME,
         max_dequeue_count=5,
         visibility_timeout=30,
         max_idle_backoff=60,
         message_encoding="text",
     )
-    assert settings.poison_queue_name == f"{worker.DEFAULT_QUEUE_NAME}-poison"
+    assert settings.poison_queue_name == f"{DEFAULT_QUEUE_NAME}-poison"
 
 
 def test_every_setting_is_read():
-    settings = worker.Settings.from_environment(
+    settings = Settings.from_environment(
         {
             "StorageConnectionString": AZURITE,
             "QueueName": "orders-2",
@@ -42,7 +48,7 @@ def test_every_setting_is_read():
         }
     )
 
-    assert settings == worker.Settings(AZURITE, "orders-2", 3, 120, 7.5, "base64")
+    assert settings == Settings(AZURITE, "orders-2", 3, 120, 7.5, "base64")
 
 
 @pytest.mark.parametrize(
@@ -63,15 +69,15 @@ def test_every_setting_is_read():
 def test_a_bad_setting_is_named(name, value):
     environment = {"StorageConnectionString": AZURITE, name: value}
 
-    with pytest.raises(worker.SettingError, match=f"^{name}: "):
-        worker.Settings.from_environment(environment)
+    with pytest.raises(SettingError, match=f"^{name}: "):
+        Settings.from_environment(environment)
 
 
 def test_a_malformed_connection_string_is_named():
-    settings = worker.Settings("not a connection string")
+    settings = Settings("not a connection string")
 
-    with pytest.raises(worker.SettingError, match="^StorageConnectionString: "):
-        worker.connect(settings)
+    with pytest.raises(SettingError, match="^StorageConnectionString: "):
+        connect(settings)
 
 
 def test_the_worker_exits_at_start_with_the_setting_named():
@@ -94,6 +100,6 @@ def test_the_worker_exits_at_start_with_the_setting_named():
 def test_no_telemetry_without_a_connection_string(monkeypatch):
     monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "")
 
-    worker.send_telemetry_when_configured()
+    send_telemetry_when_configured()
 
     assert "azure.monitor.opentelemetry" not in sys.modules
