@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -13,6 +14,17 @@ CSDEF_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefiniti
 CSCFG_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration}"
 # The template's own variables inside Jinja delimiters, or a raw block left open. The
 # frameworks' templates (Django, Jinja, Bottle) use the same delimiters for their own names.
+KINDS = ("django", "flask", "bottle", "worker")
+DEFAULT_NAMES = {
+    "django": "DjangoWebRole",
+    "flask": "FlaskWebRole",
+    "bottle": "BottleWebRole",
+    "worker": "WorkerRole",
+}
+# Every non-empty set of role kinds, one role of each.
+KIND_COMBINATIONS = [
+    {"roles": " ".join(kinds)} for size in range(1, len(KINDS) + 1) for kinds in itertools.combinations(KINDS, size)
+]
 JINJA_RESIDUE = re.compile(
     r"({{|{%-?)[^}]*\b(cookiecutter|roles?|python_build|instance_count|install_packages)\b"
     r"|{%-?\s*(end)?raw\b"

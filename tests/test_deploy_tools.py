@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import http.server
-import itertools
 import json
 import os
 import re
@@ -22,15 +21,8 @@ from xml.etree import ElementTree
 
 import pytest
 from conftest import TEMPLATE, find_uv
-from helpers import CSCFG_NS, csdef_roles
+from helpers import CSCFG_NS, DEFAULT_NAMES, KIND_COMBINATIONS, KINDS, csdef_roles
 
-KINDS = ("django", "flask", "bottle", "worker")
-DEFAULT_NAMES = {
-    "django": "DjangoWebRole",
-    "flask": "FlaskWebRole",
-    "bottle": "BottleWebRole",
-    "worker": "WorkerRole",
-}
 WINDOWS_WHEEL = re.compile(r"-(?:[^-]+\.)?(?:win_amd64|any)(?:\.[^-]+)?\.whl$")
 # A package on PyPI that has never had a wheel, only its C source.
 SOURCE_ONLY = "pycrypto"
@@ -432,7 +424,7 @@ def test_check_reports_each_rule(broken, break_it, line):
 
 
 PACKAGE_COMBINATIONS = [
-    *({"roles": " ".join(kinds)} for size in range(1, 5) for kinds in itertools.combinations(KINDS, size)),
+    *KIND_COMBINATIONS,
     {
         "roles": "Flask:flask Site:django Api-v2:bottle Queue:worker W:worker",
         "service_name": "Orders-Service-2",

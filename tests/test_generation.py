@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -13,27 +12,14 @@ from cookiecutter.exceptions import FailedHookException
 from helpers import (
     CSCFG_NS,
     CSDEF_NS,
+    DEFAULT_NAMES,
+    KIND_COMBINATIONS,
     SCHEMAS,
     csdef_roles,
     jinja_residue,
     ruff_errors,
     schema_errors,
 )
-
-KINDS = ("django", "flask", "bottle", "worker")
-DEFAULT_NAMES = {
-    "django": "DjangoWebRole",
-    "flask": "FlaskWebRole",
-    "bottle": "BottleWebRole",
-    "worker": "WorkerRole",
-}
-
-# Every non-empty set of role kinds, one role of each.
-KIND_COMBINATIONS = [
-    {"roles": " ".join(kinds)}
-    for size in range(1, len(KINDS) + 1)
-    for kinds in itertools.combinations(KINDS, size)
-]
 
 SUPPORTED_COMBINATIONS = [
     *KIND_COMBINATIONS,
