@@ -22,10 +22,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cookiecutter.environment import StrictEnvironment
-from jinja2 import FileSystemLoader
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 ANSWERS = r"""{{ cookiecutter | jsonify }}"""
+# Cookiecutter's `now` tag, rendered as cookiecutter runs this hook: the year of the licence line.
+YEAR = "{% now 'utc', '%Y' %}"
 
 PLAN_FILE = ".role-plan.json"
 ROLE_SOURCES = "_roles"
@@ -42,11 +43,11 @@ def role_layers(role: dict) -> list[str]:
     return ["common", "web", role["kind"]] if role["web"] else ["common", role["kind"]]
 
 
-def make_environment(answers: dict, search_path: Path) -> StrictEnvironment:
-    """Cookiecutter's own environment (its filters and the ``now`` tag), with block
-    tags that leave no blank lines behind."""
-    return StrictEnvironment(
-        context={"cookiecutter": answers},
+def make_environment(search_path: Path) -> Environment:
+    """Strict about undefined names, with block tags that leave no blank lines behind.
+    (Plain Jinja: cookiecutter's own environment costs this hook a third of its time.)"""
+    return Environment(
+        undefined=StrictUndefined,
         loader=FileSystemLoader(str(search_path)),
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -54,7 +55,7 @@ def make_environment(answers: dict, search_path: Path) -> StrictEnvironment:
     )
 
 
-def render_file(env: StrictEnvironment, template_name: str, target: Path, context: dict) -> None:
+def render_file(env: Environment, template_name: str, target: Path, context: dict) -> None:
     """Render one template to ``target``; a file that renders empty is not written."""
     try:
         source = env.loader.get_source(env, template_name)[0]
@@ -77,28 +78,27 @@ def render_file(env: StrictEnvironment, template_name: str, target: Path, contex
         out.write(text)
 
 
-def render_solution(solution: Path, answers: dict, plan: dict) -> None:
+def render_solution(solution: Path, context: dict) -> None:
     """Render the solution-level files in place (everything outside the role sources)."""
-    env = make_environment(answers, solution)
-    context = {"cookiecutter": answers, **plan}
+    env = make_environment(solution)
     for path in sorted(solution.rglob("*")):
         relative = path.relative_to(solution)
         if path.is_file() and relative.parts[0] != ROLE_SOURCES:
             render_file(env, relative.as_posix(), path, context)
 
 
-def materialise_roles(solution: Path, answers: dict, plan: dict) -> None:
+def materialise_roles(solution: Path, context: dict) -> None:
     """Write each role's folder from the sources of its kind, then drop the sources."""
     sources = solution / ROLE_SOURCES
-    env = make_environment(answers, sources)
-    for role in plan["roles"]:
-        context = {"cookiecutter": answers, **plan, "role": role}
+    env = make_environment(sources)
+    for role in context["roles"]:
         target = solution / role["name"]
         for layer in role_layers(role):
             for path in sorted((sources / layer).rglob("*")):
                 if path.is_file():
                     relative = path.relative_to(sources / layer)
-                    render_file(env, f"{layer}/{relative.as_posix()}", target / relative, context)
+                    name = f"{layer}/{relative.as_posix()}"
+                    render_file(env, name, target / relative, {**context, "role": role})
     shutil.rmtree(sources)
 
 
@@ -192,8 +192,9 @@ def main() -> int:
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     plan_file.unlink()
 
-    render_solution(solution, answers, plan)
-    materialise_roles(solution, answers, plan)
+    context = {"cookiecutter": answers, "year": YEAR, **plan}
+    render_solution(solution, context)
+    materialise_roles(solution, context)
     if run_by_cookiecutter(answers):
         write_local_secret(solution)
         if plan["install_packages"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import subprocess
 import sys
@@ -112,6 +113,15 @@ def test_default_answers_bake(bake):
     assert csdef_roles(solution) == [("WebRole", "FlaskWebRole"), ("WorkerRole", "WorkerRole")]
 
 
+@pytest.mark.parametrize("author", ["Ada Lovelace", ""])
+def test_licence_line_names_the_year_and_the_author(bake, author):
+    """The year comes from cookiecutter's `now` tag; with no author there is no licence line."""
+    readme = (bake(author_name=author).project_path / "README.md").read_text(encoding="utf-8")
+    licence = [line for line in readme.splitlines() if line.startswith("Copyright")]
+    year = datetime.datetime.now(datetime.UTC).year
+    assert licence == ([f"Copyright (c) {year} {author}"] if author else [])
+
+
 def test_solution_files(baked):
     answers, solution = baked
     roles = planned_roles(answers)
@@ -215,31 +225,55 @@ def test_role_tests_pass(baked, run_role_tests):
         assert " passed" in completed.stdout
 
 
+def cookiecutter_command(output_dir, *answers: str, overwrite: bool = False) -> subprocess.CompletedProcess:
+    """Run the ``cookiecutter`` command as a user would, without installing packages."""
+    from conftest import TEMPLATE
+
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(output_dir)]
+    command += ["--overwrite-if-exists"] if overwrite else []
+    command += [str(TEMPLATE), "install_packages=no", *answers]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
 @pytest.mark.parametrize(
-    ("answers", "field"), UNSUPPORTED_COMBINATIONS, ids=[combination_id(a) for a, _ in UNSUPPORTED_COMBINATIONS]
+    ("answers", "field"),
+    [*UNSUPPORTED_COMBINATIONS, ({"service_name": ""}, "service_name"), ({"service_name": "a/b"}, "service_name")],
+    ids=[combination_id(a) for a, _ in UNSUPPORTED_COMBINATIONS] + ["service_name=''", "service_name='a/b'"],
 )
-def test_bad_answer_is_refused(bake, capfd, answers, field):
-    result = bake(**answers)
+def test_bad_answer_is_one_error_line_and_writes_nothing(tmp_path, answers, field):
+    """The whole output is one line naming the field and what is allowed; cookiecutter
+    stops before it creates the solution folder."""
+    completed = cookiecutter_command(tmp_path, *(f"{key}={value}" for key, value in answers.items()))
+    assert completed.returncode == 1
+    assert completed.stdout == ""
+    lines = completed.stderr.splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert lines[0].startswith(f"ERROR: {field}: ")
+    assert "; " in lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_pre_generation_hook_refuses_bad_answers_on_its_own(bake, capfd):
+    """When the answers reach the hook unchecked (a replayed context), the hook refuses them."""
+    result = bake(roles="CON:flask", __answers_checked="yes")
     assert isinstance(result.exception, FailedHookException)
-    assert result.exit_code == -1
     assert result.project_path is None or not result.project_path.exists()
     errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
-    assert len(errors) == 1
-    assert errors[0].startswith(f"ERROR: {field}: ")
-    assert "; " in errors[0]
+    assert errors == ["ERROR: roles: 'CON' is a reserved device name on Windows; "
+                      "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9"]
 
 
-def test_bad_answer_leaves_existing_files_alone(tmp_path, capfd):
-    """A refused answer never touches a solution that is already there."""
-    from conftest import TEMPLATE
-    from cookiecutter.main import cookiecutter
-
-    cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path), extra_context={"install_packages": False})
+@pytest.mark.parametrize("checked_by", ["cookiecutter", "hook"])
+def test_bad_answer_leaves_existing_files_alone(tmp_path, checked_by):
+    """A refused answer never touches a solution that is already there, even with
+    --overwrite-if-exists."""
+    assert cookiecutter_command(tmp_path).returncode == 0
     solution = tmp_path / "MyCloudService"
     before = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file()}
-    with pytest.raises(FailedHookException):
-        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path), overwrite_if_exists=True,
-                     extra_context={"install_packages": False, "roles": "CON:flask"})
+    skip_early_check = ["__answers_checked=yes"] if checked_by == "hook" else []
+    completed = cookiecutter_command(tmp_path, "roles=CON:flask", *skip_early_check, overwrite=True)
+    assert completed.returncode == 1
+    assert "ERROR: roles: 'CON' is a reserved device name" in completed.stderr
     after = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file()}
     assert after == before
 
@@ -250,18 +284,10 @@ def test_bad_answer_leaves_existing_files_alone(tmp_path, capfd):
     ids=combination_id,
 )
 def test_cookiecutter_refuses_values_outside_its_choices(bake, answers):
-    """Yes/no and choice answers are checked by cookiecutter itself, before any hook runs."""
+    """Yes/no and choice answers are checked by cookiecutter itself, before anything else."""
     result = bake(**answers)
     assert result.exit_code == -1
     assert "provided for" in str(result.exception)
-    assert result.project_path is None
-
-
-def test_empty_service_name_writes_nothing(bake):
-    """An empty name would make the solution folder the output folder itself: cookiecutter
-    stops before the hooks run (with --overwrite-if-exists, the pre-generation hook refuses it)."""
-    result = bake(service_name="")
-    assert result.exit_code == -1
     assert result.project_path is None
 
 
