@@ -147,11 +147,15 @@ def test_telemetry_reaches_application_insights_when_configured(
     queue, start_worker, tmp_path, application_insights
 ):
     queue.send_message("job")
+    # The exporter keeps unsent telemetry in a folder of the temporary directory, one per
+    # instrumentation key: point it at this test's own folder, which pytest cleans up.
+    temporary = {name: str(tmp_path) for name in ("TMPDIR", "TEMP", "TMP")}
     process = start_worker(
         handle_seconds=0,
         APPLICATIONINSIGHTS_CONNECTION_STRING=application_insights.connection_string,
         APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL="true",  # no reports to Microsoft's own
         OTEL_BLRP_SCHEDULE_DELAY="100",  # send log lines within 0.1 s, not 5 s
+        **temporary,
     )
 
     def log_line_sent() -> bool:
