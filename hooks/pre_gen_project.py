@@ -2,7 +2,9 @@
 
 A bad answer stops generation with one line on stderr,
 ``ERROR: <field>: <what is wrong>; <what is allowed>``, and exit code 1; cookiecutter
-then removes the folder it had just created, so nothing is left behind.
+then removes the folder it had just created, so nothing is left behind. (Started the usual
+way, cookiecutter has already run ``make_plan`` through local_extensions.py, before it
+created that folder; this hook is the check that holds whichever way it is started.)
 
 A good set of answers becomes the role plan: the list of roles with their names, kinds,
 ports, queue names and settings. It is written to ``PLAN_FILE`` in the new solution,
