@@ -1,5 +1,6 @@
 """Bake times: the default solution against cookiecutter's own floor (a one-file
-template made here), and a 12-role solution against the default.
+template made here), and a 12-role solution against the default. The same one-file
+template with two hooks that only import shows what the hook processes alone cost.
 
 Each bake is timed twice over: in a new process, as a user's ``cookiecutter``
 command runs (Python start-up and cookiecutter's imports included), and through the
@@ -9,6 +10,7 @@ API in this already warm process. No packages are installed (install_packages=Fa
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,21 +25,35 @@ FLOOR_FILES = {
     "cookiecutter.json": '{"project_slug": "floor"}\n',
     "{{cookiecutter.project_slug}}/README.md": "# {{ cookiecutter.project_slug }}\n",
 }
+# The same template with two hooks that only import what this template's hooks need to check
+# answers and to render: what any template with hooks pays before its hooks do anything.
+HOOK_FILES = {
+    "hooks/pre_gen_project.py": "import json\nimport re\nimport sys\n",
+    "hooks/post_gen_project.py": "import jinja2\n",
+}
 TWELVE_ROLES = " ".join(["django", "flask", "bottle", "worker"] * 3)
 
 
-def make_floor_template(folder: Path) -> Path:
-    for name, text in FLOOR_FILES.items():
+def make_floor_template(folder: Path, files: dict[str, str] = FLOOR_FILES) -> Path:
+    for name, text in files.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text, encoding="utf-8")
     return folder
 
 
+# Cookiecutter leaves the rendered copy of each hook in the temporary folder, and a crowded
+# temporary folder slows bakes down. Each bake gets its output folder as its temporary
+# folder, so no figure depends on what earlier runs left there.
+def temporary_folder_environment(folder: Path) -> dict[str, str]:
+    return {**os.environ, **{name: str(folder) for name in ("TMPDIR", "TEMP", "TMP")}}
+
+
 def bake_in_new_process(template: Path, answers: dict, work: Path) -> float:
     output = Path(tempfile.mkdtemp(dir=work))
     command = [sys.executable, str(BAKE_ONCE), str(template), str(output), json.dumps(answers)]
+    environment = temporary_folder_environment(output)
     started = time.perf_counter()
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
         raise RuntimeError(f"baking {template} with {answers} failed:\n{completed.stderr[-4000:]}")
@@ -49,19 +65,25 @@ def bake_in_this_process(template: Path, answers: dict, work: Path) -> float:
     from cookiecutter.main import cookiecutter
 
     output = Path(tempfile.mkdtemp(dir=work))
-    with output_hidden():
-        started = time.perf_counter()
-        cookiecutter(str(template), no_input=True, output_dir=str(output),
-                     extra_context=answers, default_config=True)
-        seconds = time.perf_counter() - started
+    usual_temporary_folder, tempfile.tempdir = tempfile.tempdir, str(output)
+    try:
+        with output_hidden():
+            started = time.perf_counter()
+            cookiecutter(str(template), no_input=True, output_dir=str(output),
+                         extra_context=answers, default_config=True)
+            seconds = time.perf_counter() - started
+    finally:
+        tempfile.tempdir = usual_temporary_folder
     shutil.rmtree(output)
     return seconds
 
 
 def measure(template: Path, work: Path, runs: int, log=print) -> dict:
     floor = make_floor_template(work / "floor-template")
+    floor_with_hooks = make_floor_template(work / "floor-with-hooks", FLOOR_FILES | HOOK_FILES)
     cases = {
         "floor": (floor, {}),
+        "floor_with_hooks": (floor_with_hooks, {}),
         "default": (template, {"install_packages": False}),
         "twelve_roles": (template, {"install_packages": False, "roles": TWELVE_ROLES}),
     }
@@ -77,6 +99,7 @@ def measure(template: Path, work: Path, runs: int, log=print) -> dict:
         results[way] = {case: {"median_s": median(s), "samples_s": s} for case, s in samples.items()}
         medians = {case: results[way][case]["median_s"] for case in cases}
         results[way]["default_over_floor"] = medians["default"] / medians["floor"]
+        results[way]["hooks_over_floor"] = medians["floor_with_hooks"] / medians["floor"]
         results[way]["twelve_over_default"] = medians["twelve_roles"] / medians["default"]
         results[way]["seconds_per_extra_role"] = (medians["twelve_roles"] - medians["default"]) / 10
     results["twelve_roles_answer"] = TWELVE_ROLES
