@@ -45,7 +45,8 @@ def role_layers(role: dict) -> list[str]:
 
 def make_environment(search_path: Path) -> Environment:
     """Strict about undefined names, with block tags that leave no blank lines behind.
-    (Plain Jinja: cookiecutter's own environment costs this hook a third of its time.)"""
+    (Plain Jinja: cookiecutter's environment would load local_extensions.py, which this
+    process cannot import, and cost the hook about 45 ms of imports.)"""
     return Environment(
         undefined=StrictUndefined,
         loader=FileSystemLoader(str(search_path)),
