@@ -17,24 +17,17 @@ ANSWERS = {
 }
 
 
-def load_hook(name: str):
-    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")
+def load_module(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
 
 
-pre = load_hook("pre_gen_project")
-post = load_hook("post_gen_project")
-
-
-@pytest.fixture(scope="module")
-def extension():
-    spec = importlib.util.spec_from_file_location("local_extensions", TEMPLATE / "local_extensions.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+pre = load_module("pre_gen_project", TEMPLATE / "hooks" / "pre_gen_project.py")
+post = load_module("post_gen_project", TEMPLATE / "hooks" / "post_gen_project.py")
+extension = load_module("local_extensions", TEMPLATE / "local_extensions.py")
 
 
 def names(answer: str) -> list[str]:
@@ -171,12 +164,12 @@ class TestOtherAnswers:
 class TestEarlyCheck:
     """local_extensions.check_answers: the same checks, inside cookiecutter, before any folder exists."""
 
-    def test_good_answers_pass(self, extension):
+    def test_good_answers_pass(self):
         assert extension.check_answers(ANSWERS) == "yes"
 
     @pytest.mark.parametrize(("field", "value"), [("service_name", ""), ("service_name", "../up"),
                                                   ("roles", "Web:rails"), ("instance_count", "0")])
-    def test_a_bad_answer_exits_with_the_hooks_error_line(self, extension, field, value):
+    def test_a_bad_answer_exits_with_the_hooks_error_line(self, field, value):
         with pytest.raises(SystemExit) as stopped:
             extension.check_answers({**ANSWERS, field: value})
         message = str(stopped.value)
