@@ -31,22 +31,23 @@ PRE_GEN_HOOK = Path(__file__).resolve().parent / "pre_gen_project.py"
 FIELD = "adopt_from"
 DEFINITION_FILE = "ServiceDefinition.csdef"
 
-# Classic VM sizes and the ARM sizes Cloud Services (extended support) offers in their
-# place (Av2 for the general sizes, Av2 with more memory for A5-A7, the same cores and
-# memory for the HPC sizes A8-A11, which lose their RDMA network).
+# Classic VM sizes (by name, by their A0-A4 aliases and as the retired Standard_A0-A11)
+# and the ARM sizes Cloud Services (extended support) offers in their place: Av2 for the
+# general sizes, Av2 with more memory for A5-A7, the same cores and memory for the HPC
+# sizes A8-A11, which lose their RDMA network.
 VM_SIZES = {
-    "extrasmall": "Standard_A1_v2",
-    "small": "Standard_A1_v2",
-    "medium": "Standard_A2_v2",
-    "large": "Standard_A4_v2",
-    "extralarge": "Standard_A8_v2",
-    "a5": "Standard_A2m_v2",
-    "a6": "Standard_A4m_v2",
-    "a7": "Standard_A8m_v2",
-    "a8": "Standard_A8m_v2",
-    "a9": "Standard_D14_v2",
-    "a10": "Standard_A8m_v2",
-    "a11": "Standard_D14_v2",
+    "extrasmall": "Standard_A1_v2", "a0": "Standard_A1_v2", "standard_a0": "Standard_A1_v2",
+    "small": "Standard_A1_v2", "a1": "Standard_A1_v2", "standard_a1": "Standard_A1_v2",
+    "medium": "Standard_A2_v2", "a2": "Standard_A2_v2", "standard_a2": "Standard_A2_v2",
+    "large": "Standard_A4_v2", "a3": "Standard_A4_v2", "standard_a3": "Standard_A4_v2",
+    "extralarge": "Standard_A8_v2", "a4": "Standard_A8_v2", "standard_a4": "Standard_A8_v2",
+    "a5": "Standard_A2m_v2", "standard_a5": "Standard_A2m_v2",
+    "a6": "Standard_A4m_v2", "standard_a6": "Standard_A4m_v2",
+    "a7": "Standard_A8m_v2", "standard_a7": "Standard_A8m_v2",
+    "a8": "Standard_A8m_v2", "standard_a8": "Standard_A8m_v2",
+    "a9": "Standard_D14_v2", "standard_a9": "Standard_D14_v2",
+    "a10": "Standard_A8m_v2", "standard_a10": "Standard_A8m_v2",
+    "a11": "Standard_D14_v2", "standard_a11": "Standard_D14_v2",
 }
 DEFAULT_VM_SIZE = "Standard_D1_v2"  # what the csdef means when it names none: Small
 OS_FAMILIES = ("6", "7")
@@ -107,15 +108,18 @@ OLD_START_UP_FILES = {
     "setup.cmd", "setup_web.cmd", "setup_worker.cmd", "wfastcgi.py", "web.config", "web.debug.config",
     "web.cloud.config", "readme.html",
 }
-# Folders that are never the team's application: build output, tool state, caches.
-SKIPPED_FOLDERS = {"bin", "obj", "__pycache__", ".git", ".hg", ".svn", ".vs", ".idea", ".pytest_cache",
-                   "node_modules", ".tox", ".mypy_cache", ".ruff_cache"}
+# Folders that are never the team's application: at the role's top the build output (and
+# the old start-up scripts in bin/), anywhere tool state and caches.
+BUILD_FOLDERS = {"bin", "obj"}
+SKIPPED_FOLDERS = {"__pycache__", ".git", ".hg", ".svn", ".vs", ".idea", ".pytest_cache", "node_modules", ".tox",
+                   ".mypy_cache", ".ruff_cache"}
 SKIPPED_SUFFIXES = {".pyc", ".pyo", ".pyd", ".whl", ".egg", ".pyproj", ".user", ".suo", ".cspkg"}
 CLASSIC_IMPORTS = {"remoteaccess", "remoteforwarder", "diagnostics"}
 CLASSIC_SETTING_PREFIX = "Microsoft.WindowsAzure.Plugins."
 # Parts of a role's definition that adoption reads; anything else is reported, quoted.
 KNOWN_ROLE_PARTS = {"ConfigurationSettings", "Endpoints", "Imports", "LocalResources", "Certificates",
-                    "Startup", "Runtime", "Sites", "LoadBalancerProbes"}
+                    "Startup", "Runtime", "Sites"}
+KNOWN_SERVICE_PARTS = {"WebRole", "WorkerRole", "LoadBalancerProbes"}
 # Environment variables the old tooling set for its own scripts.
 OLD_TOOLING_VARIABLES = {"EMULATED", "PYTHON", "PYTHONPATH", "PYTHON2", "PYPATH"}
 # The old web.config's appSettings that were the tooling's; others are reported.
@@ -407,15 +411,28 @@ def team_files(root: Path) -> list[str]:
     def walk(folder: Path, top: bool) -> None:
         for entry in sorted(folder.iterdir(), key=lambda p: p.name):
             if entry.is_dir():
-                if entry.name.lower() in SKIPPED_FOLDERS or entry.name.lower().endswith(".egg-info"):
-                    continue
-                if not is_virtualenv(entry):
+                if not (entry.is_symlink() or skipped_folder(entry, top)):
                     walk(entry, False)
             elif not skipped_file(entry, top):
                 files.append(entry.relative_to(root).as_posix())
 
     walk(root, True)
     return files
+
+
+def skipped_folder(path: Path, top: bool) -> bool:
+    name = path.name.lower()
+    return (top and name in BUILD_FOLDERS) or name in SKIPPED_FOLDERS or name.endswith(".egg-info") \
+        or is_virtualenv(path)
+
+
+def unknown_bin_files(root: Path) -> list[str]:
+    """Files in the role's bin/ that are not the old tooling's (someone may have put their own there)."""
+    bin_folder = child_named(root, "bin")
+    if bin_folder is None or not bin_folder.is_dir():
+        return []
+    return [f"{bin_folder.name}/{path.name}" for path in sorted(bin_folder.iterdir())
+            if path.is_file() and path.name.lower() not in OLD_START_UP_FILES]
 
 
 def skipped_file(path: Path, top: bool) -> bool:
@@ -452,7 +469,7 @@ def read_role_source(root: Path, shown: str) -> RoleSource:
         root=root,
         files=files,
         app_settings=read_app_settings(root, shown),
-        project=read_pyproj(root),
+        project=read_pyproj(root, shown),
         requirements=read_requirements(root),
         imports={name: imports_of(root / name) for name in files if name.endswith(".py")},
     )
@@ -466,10 +483,10 @@ def read_app_settings(root: Path, shown: str) -> dict[str, str]:
     return {add.attrib.get("key", ""): add.attrib.get("value", "") for add in config.all("appSettings", "add")}
 
 
-def read_pyproj(root: Path) -> dict[str, str]:
+def read_pyproj(root: Path, shown: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for pyproj in sorted(root.glob("*.pyproj")):
-        for group in read_xml(pyproj, pyproj.name).all("PropertyGroup"):
+        for group in read_xml(pyproj, f"{shown}/{pyproj.name}").all("PropertyGroup"):
             for item in group.children:
                 if item.text.strip():
                     values.setdefault(item.tag, item.text.strip())
@@ -650,8 +667,10 @@ def django_entry(source: RoleSource, role: str, notes: list[Note]) -> tuple[str,
                      "set DJANGO_SETTINGS_MODULE in its web.config or manage.py")
     package = settings.rpartition(".")[0]
     wsgi = f"{package}.wsgi" if package else "wsgi"
-    if module_file(source, wsgi):
-        return f"{wsgi}:application", False, settings
+    for module in dict.fromkeys((wsgi, "wsgi")):
+        file = module_file(source, module)
+        if file and "application" in module_names(source.root / file):
+            return f"{module}:application", False, settings
     old = source.app_settings.get("WSGI_HANDLER", "")
     notes.append(Note(CHANGED, f"the role has no {wsgi.replace('.', '/')}.py"
                       + (f" and its WSGI_HANDLER `{old}` is Django's old handler" if old else "")
@@ -924,19 +943,8 @@ def analyse(folder: Path) -> Adoption:
     definition = read_xml(find_definition(folder), DEFINITION_FILE)
     configurations = {path.name: read_xml(path, path.name) for path in find_configurations(folder)}
     roles_xml = [node for node in definition.children if node.tag in ("WebRole", "WorkerRole")]
-    if not roles_xml:
-        raise refuse(f"{DEFINITION_FILE} defines no WebRole or WorkerRole", "adopt a service with at least one role")
-    notes: list[Note] = []
-    seen: set[str] = set()
-    for role in roles_xml:
-        check_role_name(role.attrib.get("name", ""))
-        if role.attrib["name"].lower() in seen:
-            raise refuse(f"the role name '{role.attrib['name']}' is used twice in {DEFINITION_FILE}",
-                         "give every role its own name (names are compared ignoring case)")
-        seen.add(role.attrib["name"].lower())
-    for other in definition.children:
-        if other.tag not in ("WebRole", "WorkerRole"):
-            notes.append(Note(PERSON, f"`{other.quoted()}` not carried: not understood", DEFINITION_FILE, other.line))
+    check_role_names(roles_xml)
+    notes = service_notes(definition, configurations, {role.attrib["name"].lower() for role in roles_xml})
 
     original = definition.attrib.get("name", "")
     service_name = valid_service_name(original or folder.name)
@@ -944,15 +952,48 @@ def analyse(folder: Path) -> Adoption:
         notes.append(Note(CHANGED, f"service name `{original}` becomes `{service_name}` (letters, digits and "
                           "hyphens only)", DEFINITION_FILE, definition.line))
     os_family = choose_os_family(configurations, notes)
-    network = [file for file, c in configurations.items() if c.first("NetworkConfiguration") is not None]
-    notes.append(Note(CHANGED, "NetworkConfiguration " + ("replaced by the template's virtual network"
-                      if network else "added: Cloud Services (extended support) needs a virtual network")))
-
     references = project_references(folder)
     roles = [adopt_role(folder, role, configurations, references, notes) for role in roles_xml]
+    for role in roles[1:]:
+        if role.vm_size != roles[0].vm_size:
+            notes.append(Note(PERSON, f"role {role.name} ran on `{role.vm_size}` and role {roles[0].name} on "
+                              f"`{roles[0].vm_size}`: the template gives every role one size ({roles[0].vm_size}); "
+                              "set the other in ServiceDefinition.csdef if it matters"))
     notes += diagnostics_notes(folder, [role.folder for role in roles])
     return Adoption(folder=folder, original_name=original, service_name=service_name, os_family=os_family,
                     configurations=list(configurations), roles=roles, notes=notes)
+
+
+def check_role_names(roles: list[Node]) -> None:
+    if not roles:
+        raise refuse(f"{DEFINITION_FILE} defines no WebRole or WorkerRole", "adopt a service with at least one role")
+    seen: set[str] = set()
+    for role in roles:
+        name = role.attrib.get("name", "")
+        check_role_name(name)
+        if name.lower() in seen:
+            raise refuse(f"the role name '{name}' is used twice in {DEFINITION_FILE}",
+                         "give every role its own name (names are compared ignoring case)")
+        seen.add(name.lower())
+
+
+def service_notes(definition: Node, configurations: dict[str, Node], roles: set[str]) -> list[Note]:
+    """What the service as a whole carries, drops or leaves to a person."""
+    notes = []
+    for other in definition.children:
+        if other.tag not in KNOWN_SERVICE_PARTS:
+            notes.append(Note(PERSON, f"`{other.quoted()}` not carried: not understood", DEFINITION_FILE, other.line))
+    for probe in definition.all("LoadBalancerProbes", "LoadBalancerProbe"):
+        notes.append(Note(CARRIED, f"`{probe.quoted()}`", DEFINITION_FILE, probe.line))
+    for file, configuration in configurations.items():
+        for stray in configuration.all("Role"):
+            if stray.attrib.get("name", "").lower() not in roles:
+                notes.append(Note(PERSON, f"role `{stray.attrib.get('name', '')}` is configured but not defined "
+                                  f"in {DEFINITION_FILE}; not carried", file, stray.line))
+    network = any(c.first("NetworkConfiguration") is not None for c in configurations.values())
+    notes.append(Note(CHANGED, "NetworkConfiguration " + ("replaced by the template's virtual network" if network
+                      else "added: Cloud Services (extended support) needs a virtual network")))
+    return notes
 
 
 def adopt_role(folder: Path, role: Node, configurations: dict[str, Node], references: dict[str, Path],
@@ -960,15 +1001,7 @@ def adopt_role(folder: Path, role: Node, configurations: dict[str, Node], refere
     name = role.attrib["name"]
     root = role_folder(folder, role, references)
     source = read_role_source(root, shown_path(folder, root))
-    kind = detect_kind(role.tag, source)
-    settings_module, factory = None, False
-    if kind == "worker":
-        entry = worker_script(role, source, name)
-    elif kind == "django":
-        entry, factory, settings_module = django_entry(source, name, notes)
-    else:
-        kind, entry, factory = web_entry(kind, source, name, notes)
-
+    kind, entry, factory, settings_module = role_entry(role, source, notes)
     classic = role.attrib.get("vmsize")
     vm_size = map_vm_size(classic)
     if classic and classic != vm_size:
@@ -977,12 +1010,8 @@ def adopt_role(folder: Path, role: Node, configurations: dict[str, Node], refere
     configured = role_configuration(name, configurations)
     for missing in sorted(set(configurations) - set(configured)):
         notes.append(Note(PERSON, f"role {name} is missing from {missing}; 1 instance is used", missing))
-    read_imports(name, role, notes)
-    read_start_up(name, role, notes)
-    read_unknown(name, role, notes)
+    definition_notes(name, role, notes)
     settings = read_settings(name, role, configured, notes)
-    for kept in role.all("Endpoints", "InputEndpoint") + role.all("LocalResources", "LocalStorage"):
-        notes.append(Note(CARRIED, f"role {name}: `{kept.quoted()}`", DEFINITION_FILE, kept.line))
     adopted = AdoptedRole(
         name=name, kind=kind, folder=root, entry_point=entry, vm_size=vm_size, classic_vm_size=classic,
         instances=instance_counts(name, configured, notes), files=source.files, settings=settings,
@@ -995,13 +1024,45 @@ def adopt_role(folder: Path, role: Node, configurations: dict[str, Node], refere
     notes.append(Note(CARRIED, f"role {name}: a {kind} role from `{shown_path(folder, root)}`, {described}"
                       + (f", settings `{settings_module}`" if settings_module else "")
                       + f", {len(source.files)} files copied unchanged"))
-    for key in source.app_settings:
-        if key not in OLD_TOOLING_APP_SETTINGS:
-            notes.append(Note(PERSON, f"appSetting `{key}` of the old web.config not carried: declare it as a "
-                              "ConfigurationSetting (the roles see settings as environment variables)",
-                              f"{name}/web.config (old)"))
-    notes += python2_notes(name, source) + sdk_notes(name, source) + service_bus_notes(name, source, settings)
+    notes += code_notes(name, source, settings)
     return adopted
+
+
+def role_entry(role: Node, source: RoleSource, notes: list[Note]) -> tuple[str, str, bool, str | None]:
+    """(kind, entry point, entry point is a factory, Django settings module) of a role."""
+    name = role.attrib["name"]
+    kind = detect_kind(role.tag, source)
+    if kind == "worker":
+        return kind, worker_script(role, source, name), False, None
+    if kind == "django":
+        entry, factory, settings_module = django_entry(source, name, notes)
+        return kind, entry, factory, settings_module
+    kind, entry, factory = web_entry(kind, source, name, notes)
+    return kind, entry, factory, None
+
+
+def definition_notes(name: str, role: Node, notes: list[Note]) -> None:
+    """The role's parts of the csdef: imports, start-up, sites, what is kept and what is not understood."""
+    read_imports(name, role, notes)
+    read_start_up(name, role, notes)
+    read_unknown(name, role, notes)
+    sites = role.all("Sites", "Site")
+    for extra in sites[1:] + [part for site in sites for part in site.children if part.tag != "Bindings"]:
+        notes.append(Note(PERSON, f"role {name}: `{extra.quoted()}` not carried: the template serves one site "
+                          "per web role, at its root", DEFINITION_FILE, extra.line))
+    endpoints = role.first("Endpoints")
+    for kept in (endpoints.children if endpoints else []) + role.all("LocalResources", "LocalStorage"):
+        notes.append(Note(CARRIED, f"role {name}: `{kept.quoted()}`", DEFINITION_FILE, kept.line))
+
+
+def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[Note]:
+    """What in the role's own files needs a person."""
+    notes = [Note(PERSON, f"appSetting `{key}` of the old web.config not carried: declare it as a "
+                  "ConfigurationSetting (the roles see settings as environment variables)", f"{name}/web.config (old)")
+             for key in source.app_settings if key not in OLD_TOOLING_APP_SETTINGS]
+    notes += [Note(PERSON, "not copied: bin/ held build output and the old start-up scripts; copy it by hand if "
+                   "it is the team's own", f"{name}/{relative} (old)") for relative in unknown_bin_files(source.root)]
+    return notes + python2_notes(name, source) + sdk_notes(name, source) + service_bus_notes(name, source, settings)
 
 
 # --- MIGRATION.md --------------------------------------------------------------------------------

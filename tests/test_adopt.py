@@ -300,9 +300,13 @@ class TestRoleFolders:
         files = {"W/worker.py": "", "W/bin/ps.cmd": "", "W/bin/helper.dll": "", "W/whatever/pyvenv.cfg": "",
                  "W/whatever/Lib/x.py": "", "W/pkg/__pycache__/a.cpython-311.pyc": "", "W/pkg/a.py": "",
                  "W/pkg/a.pyc": "", "W/dist/w-1.0-py3-none-any.whl": "", "W/LaunchWorker.ps1": "",
-                 "W/W.pyproj": "<Project/>", "W/static/web.config": "<configuration/>", "W/.gitignore": "env/\n"}
-        role = only_role(solution(tmp_path, WORKER.format("W"), files))
-        assert role.files == [".gitignore", "pkg/a.py", "static/web.config", "worker.py"]
+                 "W/W.pyproj": "<Project/>", "W/static/web.config": "<configuration/>", "W/.gitignore": "env/\n",
+                 "W/tools/bin/run.py": "", "W/obj/Debug/x.cache": ""}
+        adoption = adopt.analyse(solution(tmp_path, WORKER.format("W"), files))
+        assert adoption.roles[0].files == [".gitignore", "pkg/a.py", "static/web.config", "tools/bin/run.py",
+                                           "worker.py"]
+        (bin_note,) = [note for note in adoption.notes if "bin/" in (note.file or "")]
+        assert bin_note.file == "W/bin/helper.dll (old)" and "copy it by hand" in bin_note.text
 
 
 class TestConfiguration:
