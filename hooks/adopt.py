@@ -1065,6 +1065,37 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
     return notes + python2_notes(name, source) + sdk_notes(name, source) + service_bus_notes(name, source, settings)
 
 
+# --- for the generation step ---------------------------------------------------------------------
+
+REQUIREMENTS_MARK = "# Added for this template's role infrastructure (adopt_from); the lines above are the team's."
+
+
+def requirement_name(line: str) -> str | None:
+    match = REQUIREMENT.match(line.split("#", 1)[0].strip())
+    if not match or line.lstrip().startswith("-"):
+        return None
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
+
+
+def merge_requirements(theirs: str, needed: list[str]) -> str:
+    """Their requirements.txt unchanged, then the needed requirements they lack in a marked block.
+    Nothing of theirs is removed or re-pinned; their line endings are kept."""
+    have = {requirement_name(line) for line in theirs.splitlines()}
+    missing = [requirement for requirement in needed if requirement_name(requirement) not in have]
+    if not missing:
+        return theirs
+    newline = "\r\n" if "\r\n" in theirs else "\n"
+    start = theirs if not theirs or theirs.endswith(("\n", "\r")) else theirs + newline
+    return start + (newline if start else "") + newline.join([REQUIREMENTS_MARK, *missing]) + newline
+
+
+def kept_over_template(role: AdoptedRole, template_files: list[str]) -> list[Note]:
+    """Where a file the template would write into the role is one of theirs: theirs wins."""
+    theirs = {name.lower() for name in role.files}
+    return [Note(CHANGED, f"the role's own `{name}` is kept; the template's is not written", f"{role.name}/{name}")
+            for name in sorted(template_files) if name.lower() in theirs]
+
+
 # --- MIGRATION.md --------------------------------------------------------------------------------
 
 SECTIONS = {

@@ -179,6 +179,7 @@ def solution(tmp_path: Path, roles: str, files: dict[str, str] | None = None, fa
 
 WEB = '<WebRole name="{0}" vmsize="Small"><Sites><Site name="Web" /></Sites></WebRole>'
 WORKER = '<WorkerRole name="{0}" vmsize="Small" />'
+PLAIN_WSGI = "def application(environ, start_response):\n    return []\n"
 
 
 def only_role(folder: Path):
@@ -196,7 +197,7 @@ class TestKind:
         ({"Web/requirements.txt": "flask\n", "Web/site.py": "app = object()\n"}, "flask"),
         ({"Web/requirements.txt": "Bottle==0.12\n", "Web/wsgi.py": "import bottle\napp = bottle.default_app()\n"},
          "bottle"),
-        ({"Web/wsgi.py": "def application(environ, start_response):\n    return []\n"}, "wsgi"),
+        ({"Web/wsgi.py": PLAIN_WSGI}, "wsgi"),
     ])
     def test_web_role_kinds(self, tmp_path, files, kind):
         assert only_role(solution(tmp_path, WEB.format("Web"), files)).kind == kind
@@ -293,7 +294,7 @@ class TestRoleFolders:
 
     def test_from_physical_directory(self, tmp_path):
         role = ('<WebRole name="Web"><Sites><Site name="Web" physicalDirectory="..\\site" /></Sites></WebRole>')
-        files = {"site/wsgi.py": "def application(environ, start_response):\n    return []\n"}
+        files = {"site/wsgi.py": PLAIN_WSGI}
         assert only_role(solution(tmp_path, role, files)).folder == tmp_path / "site"
 
     def test_team_files_skip_virtualenvs_build_output_and_old_tooling(self, tmp_path):
@@ -468,3 +469,58 @@ class TestReport:
         text = adopt.render_migration(adoption)
         assert "| W | worker | `worker.py` | Standard_A1_v2 | 2 |" in text
         assert "## Needs a person\n\n- Nothing.\n" in text
+
+
+class TestDefinitionParts:
+    def test_probes_are_carried_and_stray_roles_and_extra_sites_reported(self, tmp_path):
+        roles = ('<WebRole name="Web"><Sites><Site name="Web" /><Site name="Admin" physicalDirectory="..\\admin">'
+                 '<VirtualApplication name="old" physicalDirectory="..\\old" /></Site></Sites></WebRole>'
+                 '<LoadBalancerProbes><LoadBalancerProbe name="health" protocol="http" path="/health" />'
+                 "</LoadBalancerProbes>")
+        folder = solution(tmp_path, roles, {"Web/wsgi.py": PLAIN_WSGI})
+        cloud = folder / "ServiceConfiguration.Cloud.cscfg"
+        cloud.write_text(cloud.read_text().replace("</ServiceConfiguration>",
+                                                   '<Role name="Gone" /></ServiceConfiguration>'))
+        notes = adopt.analyse(folder).notes
+        texts = [(note.section, note.text) for note in notes]
+        assert (adopt.CARRIED, '`<LoadBalancerProbe name="health" protocol="http" path="/health">`') in texts
+        assert any(s == adopt.PERSON and "role `Gone` is configured but not defined" in t for s, t in texts)
+        assert any(s == adopt.PERSON and '`<Site name="Admin"' in t for s, t in texts)
+        assert any(s == adopt.PERSON and '`<VirtualApplication name="old"' in t for s, t in texts)
+        assert not any("not understood" in t for _, t in texts)
+
+    def test_the_old_toolings_variables_are_not_reported(self, tmp_path):
+        role = ('<WorkerRole name="W"><Runtime><Environment><Variable name="EMULATED">'
+                '<RoleInstanceValue xpath="/RoleEnvironment/Deployment/@emulated" /></Variable>'
+                '<Variable name="PYTHONPATH" value="" /><Variable name="MODE" value="fast" /></Environment>'
+                "</Runtime></WorkerRole>")
+        notes = adopt.analyse(solution(tmp_path, role, {"W/worker.py": ""})).notes
+        variables = [note.text for note in notes if "runtime variable" in note.text]
+        assert variables == ['role W: runtime variable `<Variable name="MODE" value="fast">` not carried']
+
+    def test_an_existing_network_configuration_is_replaced(self, tmp_path):
+        folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""})
+        cloud = folder / "ServiceConfiguration.Cloud.cscfg"
+        cloud.write_text(cloud.read_text().replace(
+            "</ServiceConfiguration>", '<NetworkConfiguration><VirtualNetworkSite name="old" />'
+            "</NetworkConfiguration></ServiceConfiguration>"))
+        assert any(note.text == "NetworkConfiguration replaced by the template's virtual network"
+                   for note in adopt.analyse(folder).notes)
+
+
+class TestForTheGenerationStep:
+    def test_their_requirements_are_kept_and_the_missing_ones_added_in_a_marked_block(self):
+        theirs = "Flask==0.10.1\r\n# storage\r\nazure_storage_queue>=12\r\n"
+        merged = adopt.merge_requirements(theirs, ["flask>=3", "waitress>=3", "azure-storage-queue>=12.9"])
+        assert merged == theirs + "\r\n" + adopt.REQUIREMENTS_MARK + "\r\nwaitress>=3\r\n"
+
+    @pytest.mark.parametrize("theirs", ["", "bottle", "bottle\n"])
+    def test_requirements_without_a_final_newline_or_empty(self, theirs):
+        merged = adopt.merge_requirements(theirs, ["waitress"])
+        assert merged.startswith(theirs) and merged.endswith(adopt.REQUIREMENTS_MARK + "\nwaitress\n")
+        assert adopt.merge_requirements(merged, ["waitress"]) == merged
+
+    def test_their_files_win_over_the_templates(self, tmp_path):
+        role = only_role(solution(tmp_path, WORKER.format("W"), {"W/worker.py": "", "W/README.md": ""}))
+        notes = adopt.kept_over_template(role, ["Dockerfile", "README.md", "worker.py", "role_environment.py"])
+        assert [note.file for note in notes] == ["W/README.md", "W/worker.py"]
