@@ -166,6 +166,7 @@ class AdoptedRole:
     files: list[str]  # the team's files, relative to folder, with "/"
     settings: list[Setting] = field(default_factory=list)
     settings_module: str | None = None  # Django only
+    python_path: list[str] = field(default_factory=list)  # role folders the imports also start from
     wsgi_factory: bool = False  # entry_point is called to make the application
     endpoints: list[dict[str, str]] = field(default_factory=list)
     local_resources: list[dict[str, str]] = field(default_factory=list)
@@ -452,12 +453,20 @@ class RoleSource:
     root: Path
     files: list[str]
     app_settings: dict[str, str]
+    web_server: list[str]  # the parts of the old web.config's system.webServer other than its handlers
     project: dict[str, str]  # PropertyGroup values of the role's .pyproj
     requirements: dict[str, tuple[str, int, str]]  # package -> (requirement, line, file)
-    imports: dict[str, list[tuple[str, str, int]]]  # top module -> [(module, name, line)] in each file
+    imports: dict[str, list[tuple[str, str, int]]]  # file -> [(module, name, line)]
+    roots: list[str] = field(default_factory=lambda: [""])  # folders imports start from ("" is the role's)
 
     def has(self, relative: str) -> bool:
         return relative in self.files
+
+    def manage_py(self) -> str | None:
+        """Django's manage.py, at the role's top or one folder down (the project's folder)."""
+        found = sorted((name for name in self.files if name.rpartition("/")[2] == "manage.py"
+                        and name.count("/") <= 1), key=lambda name: name.count("/"))
+        return found[0] if found else None
 
     def imported(self, module: str) -> bool:
         return any(found.split(".")[0] == module for uses in self.imports.values() for found, _, _ in uses)
@@ -465,14 +474,33 @@ class RoleSource:
 
 def read_role_source(root: Path, shown: str) -> RoleSource:
     files = team_files(root)
-    return RoleSource(
+    source = RoleSource(
         root=root,
         files=files,
         app_settings=read_app_settings(root, shown),
+        web_server=read_web_server_parts(root, shown),
         project=read_pyproj(root, shown),
         requirements=read_requirements(root),
         imports={name: imports_of(root / name) for name in files if name.endswith(".py")},
     )
+    source.roots = search_roots(source)
+    return source
+
+
+def search_roots(source: RoleSource) -> list[str]:
+    """Where the role's imports start: its folder, the folder of a nested Django project, and
+    the folders named by the old PYTHONPATH (web.config) or SearchPath (.pyproj)."""
+    roots = [""]
+    manage = source.manage_py()
+    if manage and "/" in manage:
+        roots.append(manage.rpartition("/")[0])
+    entries = source.app_settings.get("PYTHONPATH", "") + ";" + source.project.get("SearchPath", "")
+    folders = {name.rsplit("/", cut)[0] for name in source.files for cut in range(1, name.count("/") + 1)}
+    for entry in filter(None, (entry.strip() for entry in entries.split(";"))):
+        parts = [part for part in PureWindowsPath(entry).parts if part not in ("\\", ".")]
+        suffixes = ("/".join(parts[start:]) for start in range(len(parts)))
+        roots += [suffix for suffix in suffixes if suffix in folders][:1]
+    return list(dict.fromkeys(roots))
 
 
 def read_app_settings(root: Path, shown: str) -> dict[str, str]:
@@ -481,6 +509,14 @@ def read_app_settings(root: Path, shown: str) -> dict[str, str]:
         return {}
     config = read_xml(web_config, f"{shown}/{web_config.name}")
     return {add.attrib.get("key", ""): add.attrib.get("value", "") for add in config.all("appSettings", "add")}
+
+
+def read_web_server_parts(root: Path, shown: str) -> list[str]:
+    web_config = child_named(root, "web.config")
+    if web_config is None:
+        return []
+    config = read_xml(web_config, f"{shown}/{web_config.name}")
+    return [part.tag for part in config.all("system.webServer") for part in part.children if part.tag != "handlers"]
 
 
 def read_pyproj(root: Path, shown: str) -> dict[str, str]:
@@ -571,7 +607,7 @@ def detect_kind(role_type: str, source: RoleSource) -> str | None:
     if role_type == "WorkerRole":
         return "worker"
     handler = source.app_settings.get("WSGI_HANDLER", "") or source.project.get("PythonWsgiHandler", "")
-    if (source.has("manage.py") or "DJANGO_SETTINGS_MODULE" in source.app_settings
+    if (source.manage_py() or "DJANGO_SETTINGS_MODULE" in source.app_settings
             or "DjangoSettingsModule" in source.project or "django" in source.requirements
             or handler.startswith("django.")):
         return "django"
@@ -582,9 +618,13 @@ def detect_kind(role_type: str, source: RoleSource) -> str | None:
 
 
 def module_file(source: RoleSource, module: str) -> str | None:
-    """The file that holds a dotted module, if it is one of the role's."""
+    """The file that holds a dotted module, if it is one of the role's (from any of its roots)."""
     base = module.replace(".", "/")
-    return next((name for name in (f"{base}.py", f"{base}/__init__.py") if source.has(name)), None)
+    for root in source.roots:
+        for name in (f"{base}.py", f"{base}/__init__.py"):
+            if source.has(f"{root}/{name}".lstrip("/")):
+                return f"{root}/{name}".lstrip("/")
+    return None
 
 
 def split_handler(source: RoleSource, handler: str) -> tuple[str, str, bool]:
@@ -625,10 +665,15 @@ def handler_entry(source: RoleSource, role: str, notes: list[Note]) -> tuple[str
 def found_application(source: RoleSource, plain: bool) -> str | None:
     """A module-level WSGI application in the role's top-level modules, likeliest first.
     For a plain WSGI role only a callable that looks like one counts."""
-    modules = [name[:-3] for name in source.files if name.endswith(".py") and "/" not in name]
+    modules = {}
+    for root in source.roots:
+        for name in source.files:
+            folder, _, file = name.rpartition("/")
+            if folder == root and file.endswith(".py"):
+                modules.setdefault(file[:-3], name)
     ordered = [m for m in WSGI_MODULES if m in modules] + sorted(m for m in modules if m not in WSGI_MODULES)
     for module in ordered:
-        names = module_names(source.root / f"{module}.py")
+        names = module_names(source.root / modules[module])
         for name in WSGI_NAMES:
             node = names.get(name)
             if node is None:
@@ -651,13 +696,19 @@ def django_settings(source: RoleSource) -> str | None:
     named = source.app_settings.get("DJANGO_SETTINGS_MODULE") or source.project.get("DjangoSettingsModule")
     if named:
         return named
-    if source.has("manage.py"):
-        text = (source.root / "manage.py").read_text(encoding="utf-8", errors="replace")
+    manage = source.manage_py()
+    if manage:
+        text = (source.root / manage).read_text(encoding="utf-8", errors="replace")
         match = re.search(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)['\"]", text)
         if match:
             return match.group(1)
-    packages = sorted(name[: -len("/settings.py")] for name in source.files if name.endswith("/settings.py"))
-    return packages[0].replace("/", ".") if packages else None
+    for root in reversed(source.roots):  # the innermost root is the Django project's folder
+        prefix = f"{root}/" if root else ""
+        packages = sorted((name[len(prefix): -len("/settings.py")] for name in source.files
+                           if name.startswith(prefix) and name.endswith("/settings.py")), key=len)
+        if packages:
+            return packages[0].replace("/", ".")
+    return None
 
 
 def django_entry(source: RoleSource, role: str, notes: list[Note]) -> tuple[str, bool, str]:
@@ -696,21 +747,42 @@ def web_entry(kind: str | None, source: RoleSource, role: str, notes: list[Note]
 SCRIPT = re.compile(r"([\w.\\/-]+\.py)\b", re.IGNORECASE)
 
 
+LAUNCHER = re.compile(r"([\w.\\/-]+\.(?:cmd|bat|ps1))\b", re.IGNORECASE)
+
+
+def launcher_texts(source: RoleSource, command: str) -> list[str]:
+    """The scripts a command line runs (run.cmd, bin\\ps.cmd LaunchWorker.ps1, ...), read from the role."""
+    texts = []
+    for script in LAUNCHER.findall(command):
+        name = PureWindowsPath(script).name
+        for folder in (source.root / PureWindowsPath(script).parent.as_posix(), source.root, source.root / "bin"):
+            found = child_named(folder, name)
+            if found is not None and found.is_file():
+                texts.append(found.read_text(encoding="utf-8", errors="replace"))
+                break
+    return texts
+
+
+def resolve_script(source: RoleSource, script: str) -> str | None:
+    """A .py named in a command line: as written, from a root, or the one file whose path ends so."""
+    relative = PureWindowsPath(script).as_posix().removeprefix("./")
+    for root in source.roots:
+        if source.has(f"{root}/{relative}".lstrip("/")):
+            return f"{root}/{relative}".lstrip("/")
+    ending = sorted((name for name in source.files if name.endswith("/" + relative)), key=lambda n: n.count("/"))
+    return ending[0] if ending else None
+
+
 def worker_script(role: Node, source: RoleSource, name: str) -> str:
-    """The worker's script: from ProgramEntryPoint, else LaunchWorker.ps1, the .pyproj, worker.py."""
+    """The worker's script: named by ProgramEntryPoint or the scripts it runs, else the .pyproj's
+    StartupFile, else worker.py."""
     entry = role.first("Runtime", "EntryPoint", "ProgramEntryPoint")
-    places = [entry.attrib.get("commandLine", "") if entry is not None else ""]
-    launcher = child_named(source.root / "bin", "LaunchWorker.ps1") if (source.root / "bin").is_dir() else None
-    if launcher is not None:
-        places.append(launcher.read_text(encoding="utf-8", errors="replace"))
-    places.append(source.project.get("StartupFile", ""))
-    for place in places:
+    command = entry.attrib.get("commandLine", "") if entry is not None else ""
+    for place in [command, *launcher_texts(source, command), source.project.get("StartupFile", ""), "worker.py"]:
         for script in SCRIPT.findall(place):
-            relative = PureWindowsPath(script).as_posix()
-            if source.has(relative):
-                return relative
-    if source.has("worker.py"):
-        return "worker.py"
+            found = resolve_script(source, script)
+            if found:
+                return found
     raise refuse(f"the worker role '{name}' has no script that can be found",
                  "name it in the role's ProgramEntryPoint (bin\\ps.cmd LaunchWorker.ps1 worker.py)")
 
@@ -1015,7 +1087,8 @@ def adopt_role(folder: Path, role: Node, configurations: dict[str, Node], refere
     adopted = AdoptedRole(
         name=name, kind=kind, folder=root, entry_point=entry, vm_size=vm_size, classic_vm_size=classic,
         instances=instance_counts(name, configured, notes), files=source.files, settings=settings,
-        settings_module=settings_module, wsgi_factory=factory, endpoints=read_endpoints(role),
+        settings_module=settings_module, wsgi_factory=factory, python_path=source.roots[1:],
+        endpoints=read_endpoints(role),
         local_resources=[dict(r.attrib) for r in role.all("LocalResources", "LocalStorage")],
         certificates=read_certificates(name, role, configured, notes),
     )
@@ -1033,6 +1106,10 @@ def role_entry(role: Node, source: RoleSource, notes: list[Note]) -> tuple[str, 
     name = role.attrib["name"]
     kind = detect_kind(role.tag, source)
     if kind == "worker":
+        if role.all("Endpoints", "InputEndpoint"):
+            notes.append(Note(PERSON, f"role {name} is a worker role with input endpoints: it serves requests "
+                              "itself, while the template's worker reads a queue; keep its script as the worker's "
+                              "loop or make it a web role", DEFINITION_FILE, role.line))
         return kind, worker_script(role, source, name), False, None
     if kind == "django":
         entry, factory, settings_module = django_entry(source, name, notes)
@@ -1060,6 +1137,8 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
     notes = [Note(PERSON, f"appSetting `{key}` of the old web.config not carried: declare it as a "
                   "ConfigurationSetting (the roles see settings as environment variables)", f"{name}/web.config (old)")
              for key in source.app_settings if key not in OLD_TOOLING_APP_SETTINGS]
+    notes += [Note(PERSON, f"`<{part}>` of the old web.config's system.webServer not carried: add it to the new "
+                   "web.config if the site needs it", f"{name}/web.config (old)") for part in source.web_server]
     notes += [Note(PERSON, "not copied: bin/ held build output and the old start-up scripts; copy it by hand if "
                    "it is the team's own", f"{name}/{relative} (old)") for relative in unknown_bin_files(source.root)]
     return notes + python2_notes(name, source) + sdk_notes(name, source) + service_bus_notes(name, source, settings)

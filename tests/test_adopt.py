@@ -81,6 +81,8 @@ def test_analysis_finds_what_expected_json_says(name):
         }
         if role.settings_module:
             found["settings_module"] = role.settings_module
+        if role.python_path:
+            found["python_path"] = role.python_path
         got.append(found)
     assert got == want["roles"]
 
@@ -252,7 +254,27 @@ class TestEntryPoint:
         assert (role.settings_module, role.entry_point, role.wsgi_factory) == ("conf.prod", "conf.wsgi:application",
                                                                               False)
 
+    def test_a_django_project_one_folder_down(self, tmp_path):
+        files = {"Web/requirements.txt": "Django<2\n", "Web/web.config": '<configuration><appSettings>'
+                 '<add key="WSGI_HANDLER" value="site1.wsgi.application"/></appSettings></configuration>',
+                 "Web/src/manage.py": 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site1.settings")\n',
+                 "Web/src/site1/__init__.py": "", "Web/src/site1/settings.py": "",
+                 "Web/src/site1/wsgi.py": "application = None\n"}
+        role = only_role(solution(tmp_path, WEB.format("Web"), files))
+        assert (role.kind, role.settings_module, role.entry_point, role.python_path) == (
+            "django", "site1.settings", "site1.wsgi:application", ["src"])
+
+    def test_the_old_pythonpath_is_a_root_for_the_handler(self, tmp_path):
+        files = {"Web/web.config": '<configuration><appSettings><add key="WSGI_HANDLER" value="api.app"/>'
+                 '<add key="PYTHONPATH" value="%RoleRoot%\\approot\\lib;D:\\home\\site\\wwwroot\\code"/>'
+                 "</appSettings></configuration>",
+                 "Web/requirements.txt": "bottle\n", "Web/code/api.py": "import bottle\napp = bottle.Bottle()\n",
+                 "Web/lib/helpers.py": ""}
+        role = only_role(solution(tmp_path, WEB.format("Web"), files))
+        assert (role.entry_point, role.python_path) == ("api:app", ["lib", "code"])
+
     @pytest.mark.parametrize(("entry", "files", "script"), [
+        ("run.cmd", {"W/run.cmd": "cd app\r\npython app.py\r\n", "W/app/app.py": ""}, "app/app.py"),
         ('bin\\ps.cmd LaunchWorker.ps1 jobs\\run.py', {"W/jobs/run.py": ""}, "jobs/run.py"),
         ("python main.py --loop", {"W/main.py": "", "W/worker.py": ""}, "main.py"),
         ("bin\\ps.cmd LaunchWorker.ps1", {"W/worker.py": ""}, "worker.py"),
@@ -263,6 +285,12 @@ class TestEntryPoint:
         role = (f'<WorkerRole name="W"><Runtime><EntryPoint><ProgramEntryPoint commandLine="{entry}" '
                 'setReadyOnProcessStart="true" /></EntryPoint></Runtime></WorkerRole>')
         assert only_role(solution(tmp_path, role, files)).entry_point == script
+
+    def test_a_worker_that_serves_requests_itself_is_reported(self, tmp_path):
+        role = ('<WorkerRole name="W"><Endpoints><InputEndpoint name="Http" protocol="tcp" port="80" />'
+                "</Endpoints></WorkerRole>")
+        adoption = adopt.analyse(solution(tmp_path, role, {"W/worker.py": ""}))
+        assert any(n.section == adopt.PERSON and "worker role with input endpoints" in n.text for n in adoption.notes)
 
     def test_a_worker_without_a_script_is_refused(self, tmp_path):
         folder = solution(tmp_path, WORKER.format("W"), {"W/readme.txt": "no code"})
@@ -453,6 +481,15 @@ class TestReport:
     def test_python2_imports_on_several_lines_are_read_line_by_line(self):
         found = adopt.imports_by_line("import urllib2, os\nfrom azure.storage import (QueueService,\n")
         assert found == [("urllib2", "*", 1), ("os", "*", 1), ("azure.storage", "QueueService", 2)]
+
+    def test_old_web_config_parts_beyond_the_handler_are_reported(self, tmp_path):
+        web_config = ('<configuration><appSettings><add key="WSGI_HANDLER" value="wsgi.application"/>'
+                      '<add key="FEATURE_FLAGS" value="beta"/></appSettings><system.webServer><handlers />'
+                      "<rewrite><rules /></rewrite><staticContent /></system.webServer></configuration>")
+        files = {"Web/web.config": web_config, "Web/wsgi.py": PLAIN_WSGI}
+        notes = adopt.analyse(solution(tmp_path, WEB.format("Web"), files)).notes
+        reported = sorted(note.text.split("`")[1] for note in notes if note.file == "Web/web.config (old)")
+        assert reported == ["<rewrite>", "<staticContent>", "FEATURE_FLAGS"]
 
     def test_start_up_tasks_of_their_own_are_quoted_as_not_carried(self, tmp_path):
         role = ('<WorkerRole name="W"><Startup><Task commandLine="bin\\ps.cmd ConfigureCloudService.ps1" />'
