@@ -49,7 +49,7 @@ VM_SIZES = {
     "a10": "Standard_A8m_v2", "standard_a10": "Standard_A8m_v2",
     "a11": "Standard_D14_v2", "standard_a11": "Standard_D14_v2",
 }
-DEFAULT_VM_SIZE = "Standard_D1_v2"  # what the csdef means when it names none: Small
+CLASSIC_DEFAULT_VM_SIZE = "Small"  # what a csdef without vmsize ran on
 OS_FAMILIES = ("6", "7")
 DEFAULT_OS_FAMILY = "7"
 
@@ -791,8 +791,7 @@ def worker_script(role: Node, source: RoleSource, name: str) -> str:
 
 
 def map_vm_size(classic: str | None) -> str:
-    if not classic:
-        return DEFAULT_VM_SIZE
+    classic = classic or CLASSIC_DEFAULT_VM_SIZE
     if classic.lower() in VM_SIZES:
         return VM_SIZES[classic.lower()]
     if classic.lower().startswith("standard_"):
@@ -1076,9 +1075,10 @@ def adopt_role(folder: Path, role: Node, configurations: dict[str, Node], refere
     kind, entry, factory, settings_module = role_entry(role, source, notes)
     classic = role.attrib.get("vmsize")
     vm_size = map_vm_size(classic)
-    if classic and classic != vm_size:
-        notes.append(Note(CHANGED, f"role {name}: vmsize `{classic}` becomes `{vm_size}` (classic sizes are "
-                          "not offered in Cloud Services (extended support))", DEFINITION_FILE, role.line))
+    if classic != vm_size:
+        was = f"vmsize `{classic}`" if classic else f"no vmsize (which meant {CLASSIC_DEFAULT_VM_SIZE})"
+        notes.append(Note(CHANGED, f"role {name}: {was} becomes `{vm_size}` (classic sizes are not offered in "
+                          "Cloud Services (extended support))", DEFINITION_FILE, role.line))
     configured = role_configuration(name, configurations)
     for missing in sorted(set(configurations) - set(configured)):
         notes.append(Note(PERSON, f"role {name} is missing from {missing}; 1 instance is used", missing))

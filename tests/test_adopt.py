@@ -344,7 +344,7 @@ class TestConfiguration:
         ("Large", "Standard_A4_v2"), ("ExtraLarge", "Standard_A8_v2"), ("A5", "Standard_A2m_v2"),
         ("A6", "Standard_A4m_v2"), ("A7", "Standard_A8m_v2"), ("A8", "Standard_A8m_v2"), ("A9", "Standard_D14_v2"),
         ("A10", "Standard_A8m_v2"), ("A11", "Standard_D14_v2"), ("small", "Standard_A1_v2"),
-        ("Standard_D2_v2", "Standard_D2_v2"), (None, "Standard_D1_v2"),
+        ("Standard_D2_v2", "Standard_D2_v2"), (None, "Standard_A1_v2"),
     ])
     def test_vm_sizes(self, classic, arm):
         assert adopt.map_vm_size(classic) == arm
