@@ -102,11 +102,12 @@ RETIRED_PACKAGES = {
     "azure-servicemanagement-legacy": (None, "the azure-mgmt-* packages"),
 }
 
-# The old tooling's start-up scripts: the template's start-up replaces them.
-OLD_START_UP_FILES = {
+# The old tooling's start-up scripts: the template's start-up replaces them. The 2012 setup
+# scripts were often edited by the teams, so what else they did is left to a person.
+EDITED_START_UP_FILES = {"setup.cmd", "setup_web.cmd", "setup_worker.cmd"}
+OLD_START_UP_FILES = EDITED_START_UP_FILES | {
     "ps.cmd", "configurecloudservice.ps1", "launchworker.ps1", "preppython.ps1", "pipinstaller.ps1",
-    "setup.cmd", "setup_web.cmd", "setup_worker.cmd", "wfastcgi.py", "web.config", "web.debug.config",
-    "web.cloud.config", "readme.html",
+    "wfastcgi.py", "web.config", "web.debug.config", "web.cloud.config", "readme.html",
 }
 # Folders that are never the team's application: at the role's top the build output (and
 # the old start-up scripts in bin/), anywhere tool state and caches.
@@ -891,10 +892,14 @@ def read_imports(name: str, role: Node, notes: list[Note]) -> None:
 def read_start_up(name: str, role: Node, notes: list[Note]) -> None:
     for task in role.all("Startup", "Task"):
         command = task.attrib.get("commandLine", "")
-        old = any(word.lower() in OLD_START_UP_FILES for word in re.split(r"[\s\\/]+", command))
-        if old:
+        words = {word.lower() for word in re.split(r"[\s\\/]+", command)}
+        if words & OLD_START_UP_FILES:
             notes.append(Note(CHANGED, f"role {name}: start-up task `{command}` replaced by the template's "
                               "start-up (a pinned Python and the packages from a wheelhouse)",
+                              DEFINITION_FILE, task.line))
+        if words & EDITED_START_UP_FILES:
+            notes.append(Note(PERSON, f"role {name}: start-up task `{command}` installed Python; anything else "
+                              "it did is not carried: add that to the new role's start-up if it is still needed",
                               DEFINITION_FILE, task.line))
         else:
             notes.append(Note(PERSON, f"role {name}: start-up task `{command}` not carried: "
@@ -1104,6 +1109,11 @@ def adopt_role(folder: Path, role: Node, configurations: dict[str, Node], refere
 def role_entry(role: Node, source: RoleSource, notes: list[Note]) -> tuple[str, str, bool, str | None]:
     """(kind, entry point, entry point is a factory, Django settings module) of a role."""
     name = role.attrib["name"]
+    dotnet = role.first("Runtime", "EntryPoint", "NetFxEntryPoint")
+    projects = [f for f in source.files if f.endswith((".csproj", ".vbproj", ".fsproj"))]
+    if (dotnet is not None or projects) and not any(f.endswith(".py") for f in source.files):
+        raise refuse(f"role '{name}' is a .NET role ({dotnet.quoted() if dotnet is not None else projects[0]}), "
+                     "not a Python one", "adopt a service whose roles are all Python (move the .NET role out first)")
     kind = detect_kind(role.tag, source)
     if kind == "worker":
         if role.all("Endpoints", "InputEndpoint"):

@@ -292,6 +292,13 @@ class TestEntryPoint:
         adoption = adopt.analyse(solution(tmp_path, role, {"W/worker.py": ""}))
         assert any(n.section == adopt.PERSON and "worker role with input endpoints" in n.text for n in adoption.notes)
 
+    def test_a_dotnet_role_is_refused(self, tmp_path):
+        role = ('<WorkerRole name="Billing"><Runtime><EntryPoint><NetFxEntryPoint assemblyName="Billing.dll" />'
+                "</EntryPoint></Runtime></WorkerRole>")
+        folder = solution(tmp_path, role, {"Billing/Billing.csproj": "<Project />", "Billing/WorkerRole.cs": ""})
+        with pytest.raises(answer_error(), match=r"^adopt_from: role 'Billing' is a .NET role \(<NetFxEntryPoint "):
+            adopt.analyse(folder)
+
     def test_a_worker_without_a_script_is_refused(self, tmp_path):
         folder = solution(tmp_path, WORKER.format("W"), {"W/readme.txt": "no code"})
         with pytest.raises(answer_error(), match="the worker role 'W' has no script"):
@@ -500,6 +507,12 @@ class TestReport:
             texts[n.section].append(n.text)
         assert any("`bin\\ps.cmd ConfigureCloudService.ps1` replaced" in t for t in texts[adopt.CHANGED])
         assert any("`install-fonts.cmd /quiet` not carried" in t for t in texts[adopt.PERSON])
+
+    def test_a_2012_setup_script_is_replaced_and_what_else_it_did_left_to_a_person(self, tmp_path):
+        role = '<WebRole name="Web"><Startup><Task commandLine="setup.cmd" /></Startup></WebRole>'
+        notes = adopt.analyse(solution(tmp_path, role, {"Web/wsgi.py": PLAIN_WSGI})).notes
+        about = {note.section for note in notes if "`setup.cmd`" in note.text}
+        assert about == {adopt.CHANGED, adopt.PERSON}
 
     def test_render_lists_each_section_even_when_empty(self, tmp_path):
         adoption = adopt.analyse(solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""}))
