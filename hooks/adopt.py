@@ -157,6 +157,8 @@ class Setting:
 
 @dataclass
 class AdoptedRole:
+    """One role of the old service, as this template will have it."""
+
     name: str
     kind: str  # django, flask, bottle, wsgi or worker
     folder: Path
@@ -180,6 +182,8 @@ class AdoptedRole:
 
 @dataclass
 class Adoption:
+    """What adopting the old service means: its answers, its roles and the notes for MIGRATION.md."""
+
     folder: Path
     original_name: str
     service_name: str
@@ -397,7 +401,11 @@ def role_folder(folder: Path, role: Node, references: dict[str, Path]) -> Path:
 
 
 def shown_path(folder: Path, path: Path) -> str:
-    return Path(os.path.relpath(path, folder)).as_posix()
+    """path as seen from the cloud project's folder (absolute when on another drive)."""
+    try:
+        return Path(os.path.relpath(path, folder)).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
 
 
 def is_virtualenv(path: Path) -> bool:
@@ -901,13 +909,15 @@ def read_start_up(name: str, role: Node, notes: list[Note]) -> None:
             notes.append(Note(PERSON, f"role {name}: start-up task `{command}` installed Python; anything else "
                               "it did is not carried: add that to the new role's start-up if it is still needed",
                               DEFINITION_FILE, task.line))
-        else:
+        elif not words & OLD_START_UP_FILES:
             notes.append(Note(PERSON, f"role {name}: start-up task `{command}` not carried: "
                               "add what it does to the new role's start-up if it is still needed",
                               DEFINITION_FILE, task.line))
     for variable in role.all("Runtime", "Environment", "Variable"):
         if variable.attrib.get("name", "") not in OLD_TOOLING_VARIABLES:
-            notes.append(Note(PERSON, f"role {name}: runtime variable `{variable.quoted()}` not carried",
+            notes.append(Note(PERSON, f"role {name}: runtime variable `{variable.attrib.get('name', '')}` not "
+                              "carried (its value is in the old ServiceDefinition.csdef): make it a "
+                              "ConfigurationSetting if the role still reads it",
                               DEFINITION_FILE, variable.line))
 
 

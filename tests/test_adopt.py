@@ -507,6 +507,7 @@ class TestReport:
             texts[n.section].append(n.text)
         assert any("`bin\\ps.cmd ConfigureCloudService.ps1` replaced" in t for t in texts[adopt.CHANGED])
         assert any("`install-fonts.cmd /quiet` not carried" in t for t in texts[adopt.PERSON])
+        assert not any("ConfigureCloudService" in t for t in texts[adopt.PERSON])
 
     def test_a_2012_setup_script_is_replaced_and_what_else_it_did_left_to_a_person(self, tmp_path):
         role = '<WebRole name="Web"><Startup><Task commandLine="setup.cmd" /></Startup></WebRole>'
@@ -546,7 +547,8 @@ class TestDefinitionParts:
                 "</Runtime></WorkerRole>")
         notes = adopt.analyse(solution(tmp_path, role, {"W/worker.py": ""})).notes
         variables = [note.text for note in notes if "runtime variable" in note.text]
-        assert variables == ['role W: runtime variable `<Variable name="MODE" value="fast">` not carried']
+        assert len(variables) == 1 and variables[0].startswith("role W: runtime variable `MODE` not carried")
+        assert "fast" not in variables[0]
 
     def test_an_existing_network_configuration_is_replaced(self, tmp_path):
         folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""})
