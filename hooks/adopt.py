@@ -89,6 +89,14 @@ RETIRED_MODULES = {
     "azure.servicemanagement": "the azure-mgmt-* packages with azure-identity",
 }
 SHARED_NAMESPACES = {"azure", "azure.storage"}
+# Python 2 modules that Python 3 renamed or removed -> what Python 3 has.
+PYTHON2_MODULES = {
+    "urllib2": "urllib.request", "urlparse": "urllib.parse", "httplib": "http.client", "StringIO": "io",
+    "cStringIO": "io", "cPickle": "pickle", "ConfigParser": "configparser", "Queue": "queue",
+    "HTMLParser": "html.parser", "Cookie": "http.cookies", "cookielib": "http.cookiejar",
+    "SocketServer": "socketserver", "Tkinter": "tkinter", "__builtin__": "builtins", "commands": "subprocess",
+    "thread": "_thread", "xmlrpclib": "xmlrpc.client", "BaseHTTPServer": "http.server",
+}
 # Requirements of retired packages: name -> (retired below this major version or None for all, advice).
 RETIRED_PACKAGES = {
     "azure": (None, "the azure-* packages the code uses (the meta-package is retired)"),
@@ -952,7 +960,8 @@ def read_certificates(name: str, role: Node, configured: dict[str, Node], notes:
 
 
 def python2_notes(name: str, source: RoleSource) -> list[Note]:
-    """Every .py of the role that Python 3 cannot compile, with its first error."""
+    """Every .py of the role that Python 3 cannot compile, with its first error; in those it can,
+    the imports of Python 2 modules."""
     notes = []
     for relative in (f for f in source.files if f.endswith(".py")):
         try:
@@ -960,8 +969,16 @@ def python2_notes(name: str, source: RoleSource) -> list[Note]:
         except SyntaxError as error:
             notes.append(Note(PERSON, f"does not compile under Python 3 (Python 2 code?): {error.msg}",
                               f"{name}/{relative}", error.lineno))
+            continue
         except ValueError as error:
             notes.append(Note(PERSON, f"cannot be read as Python 3: {error}", f"{name}/{relative}"))
+            continue
+        local = {module.partition(".")[0] for module, _, _ in source.imports[relative]} & {
+            Path(f).stem for f in source.files if f.endswith(".py")}
+        for module, _, line in source.imports[relative]:
+            if module in PYTHON2_MODULES and module not in local:
+                notes.append(Note(PERSON, f"imports `{module}`, a Python 2 module: Python 3 has "
+                                  f"`{PYTHON2_MODULES[module]}`", f"{name}/{relative}", line))
     return notes
 
 

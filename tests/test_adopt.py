@@ -114,6 +114,8 @@ def test_migration_names_what_it_must(name):
     text = adopt.render_migration(adoption)
     missing = [item for item in expected(name)["migration_names"] if item not in text]
     assert missing == [], text
+    person = [f"{n.file}:{n.line}" if n.line else n.file for n in adoption.notes if n.section == adopt.PERSON]
+    assert person == expected(name)["needs_a_person"]
     assert text.startswith(f"# Migration of {adoption.original_name}\n")
     for title in ("## Carried over", "## Changed, and why", "## Needs a person"):
         assert title in text
@@ -484,6 +486,16 @@ class TestReport:
         assert "azure-servicebus==0.50.3" in person[("W/requirements.txt", 4)]
         assert ("W/requirements.txt", 3) not in person
         assert not any(file == "W/fine.py" for file, _ in person)
+
+    def test_python2_modules_in_code_that_compiles(self, tmp_path):
+        files = {"W/worker.py": "import os\nimport urllib2\nfrom Queue import Queue\nimport queue\n",
+                 "W/helpers.py": "import commands\n", "W/commands.py": ""}
+        notes = adopt.analyse(solution(tmp_path, WORKER.format("W"), files)).notes
+        found = [(n.file, n.line, n.text) for n in notes if "a Python 2 module" in n.text]
+        assert found == [
+            ("W/worker.py", 2, "imports `urllib2`, a Python 2 module: Python 3 has `urllib.request`"),
+            ("W/worker.py", 3, "imports `Queue`, a Python 2 module: Python 3 has `queue`"),
+        ]
 
     def test_python2_imports_on_several_lines_are_read_line_by_line(self):
         found = adopt.imports_by_line("import urllib2, os\nfrom azure.storage import (QueueService,\n")
