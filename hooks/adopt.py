@@ -181,7 +181,7 @@ class AdoptedRole:
     wsgi_factory: bool = False  # entry_point is called to make the application
     endpoints: list[dict[str, str]] = field(default_factory=list)
     local_resources: list[dict[str, str]] = field(default_factory=list)
-    certificates: list[dict[str, str]] = field(default_factory=list)
+    certificates: list[dict] = field(default_factory=list)  # the csdef's attributes and "thumbprints" per .cscfg
 
     @property
     def web(self) -> bool:
@@ -491,11 +491,12 @@ class RoleSource:
 
 def read_role_source(root: Path, shown: str) -> RoleSource:
     files = team_files(root)
+    app_settings, web_server = read_web_config(root, shown)
     source = RoleSource(
         root=root,
         files=files,
-        app_settings=read_app_settings(root, shown),
-        web_server=read_web_server_parts(root, shown),
+        app_settings=app_settings,
+        web_server=web_server,
         project=read_pyproj(root, shown),
         requirements=read_requirements(root),
         imports={name: imports_of(root / name) for name in files if name.endswith(".py")},
@@ -520,20 +521,18 @@ def search_roots(source: RoleSource) -> list[str]:
     return list(dict.fromkeys(roots))
 
 
-def read_app_settings(root: Path, shown: str) -> dict[str, str]:
-    web_config = child_named(root, "web.config")
-    if web_config is None:
-        return {}
-    config = read_xml(web_config, f"{shown}/{web_config.name}")
-    return {add.attrib.get("key", ""): add.attrib.get("value", "") for add in config.all("appSettings", "add")}
-
-
-def read_web_server_parts(root: Path, shown: str) -> list[str]:
-    web_config = child_named(root, "web.config")
-    if web_config is None:
-        return []
-    config = read_xml(web_config, f"{shown}/{web_config.name}")
-    return [part.tag for part in config.all("system.webServer") for part in part.children if part.tag != "handlers"]
+def read_web_config(root: Path, shown: str) -> tuple[dict[str, str], list[str]]:
+    """The old web.config's appSettings and the parts of its system.webServer other than the
+    handlers. It is the role's own, or the one the old empty web role left in bin\\."""
+    bin_folder = child_named(root, "bin")
+    web_config = child_named(root, "web.config") or (child_named(bin_folder, "web.config") if bin_folder else None)
+    if web_config is None or not web_config.is_file():
+        return {}, []
+    config = read_xml(web_config, f"{shown}/{shown_path(root, web_config)}")
+    settings = {add.attrib.get("key", ""): add.attrib.get("value", "") for add in config.all("appSettings", "add")}
+    parts = [part.tag for server in config.all("system.webServer") for part in server.children
+             if part.tag != "handlers"]
+    return settings, parts
 
 
 def read_pyproj(root: Path, shown: str) -> dict[str, str]:
@@ -549,18 +548,35 @@ def read_pyproj(root: Path, shown: str) -> dict[str, str]:
 REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
 
 
+def requirement_name(line: str) -> str | None:
+    """The normalised package name a requirements line asks for (None for options and comments)."""
+    match = REQUIREMENT.match(line.split("#", 1)[0].strip())
+    if not match or line.lstrip().startswith("-"):
+        return None
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
+
+
+INCLUDE = re.compile(r"^(?:-r|--requirement)[\s=]+(\S+)")
+
+
 def read_requirements(root: Path) -> dict[str, tuple[str, int, str]]:
+    """package -> (requirement, line, file) of requirements.txt and the files it includes (-r)."""
     found: dict[str, tuple[str, int, str]] = {}
-    requirements = child_named(root, "requirements.txt")
-    if requirements is None:
-        return found
-    lines = requirements.read_text(encoding="utf-8", errors="replace").splitlines()
-    for number, raw in enumerate(lines, start=1):
-        line = raw.split("#", 1)[0].strip()
-        match = REQUIREMENT.match(line)
-        if match and not line.startswith("-"):
-            name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
-            found[name] = (line, number, requirements.name)
+    pending, seen = [child_named(root, "requirements.txt")], set()
+    while pending:
+        path = pending.pop(0)
+        if path is None or not path.is_file() or path.resolve() in seen or not path.resolve().is_relative_to(
+                root.resolve()):
+            continue
+        seen.add(path.resolve())
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        for number, raw in enumerate(lines, start=1):
+            line = raw.split("#", 1)[0].strip()
+            include = INCLUDE.match(line)
+            if include:
+                pending.append(path.parent / include.group(1))
+            elif (name := requirement_name(line)) is not None:
+                found.setdefault(name, (line, number, path.relative_to(root).as_posix()))
     return found
 
 
@@ -688,6 +704,8 @@ def found_application(source: RoleSource, plain: bool) -> str | None:
             folder, _, file = name.rpartition("/")
             if folder == root and file.endswith(".py"):
                 modules.setdefault(file[:-3], name)
+            elif file == "__init__.py" and folder.rpartition("/")[0] == root and folder:
+                modules.setdefault(folder.rpartition("/")[2], name)
     ordered = [m for m in WSGI_MODULES if m in modules] + sorted(m for m in modules if m not in WSGI_MODULES)
     for module in ordered:
         names = module_names(source.root / modules[module])
@@ -944,7 +962,10 @@ def read_unknown(name: str, role: Node, notes: list[Note]) -> None:
 def read_certificates(name: str, role: Node, configured: dict[str, Node], notes: list[Note]) -> list[dict]:
     certificates = []
     for certificate in role.all("Certificates", "Certificate"):
-        certificates.append(dict(certificate.attrib))
+        thumbprints = {file: found.attrib.get("thumbprint", "") for file, configuration in configured.items()
+                       for found in configuration.all("Certificates", "Certificate")
+                       if found.attrib.get("name") == certificate.attrib.get("name")}
+        certificates.append({**certificate.attrib, "thumbprints": thumbprints})
         notes.append(Note(PERSON, f"role {name}: certificate `{certificate.attrib.get('name', '')}` carried: "
                           "upload it to a Key Vault and give the deployment its secret identifier",
                           DEFINITION_FILE, certificate.line))
@@ -1184,13 +1205,6 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
 # --- for the generation step ---------------------------------------------------------------------
 
 REQUIREMENTS_MARK = "# Added for this template's role infrastructure (adopt_from); the lines above are the team's."
-
-
-def requirement_name(line: str) -> str | None:
-    match = REQUIREMENT.match(line.split("#", 1)[0].strip())
-    if not match or line.lstrip().startswith("-"):
-        return None
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
 
 
 def merge_requirements(theirs: str, needed: list[str]) -> str:

@@ -256,6 +256,17 @@ class TestEntryPoint:
         assert (role.settings_module, role.entry_point, role.wsgi_factory) == ("conf.prod", "conf.wsgi:application",
                                                                               False)
 
+    def test_a_flask_package_at_the_roles_top(self, tmp_path):
+        files = {"Web/requirements.txt": "-r requirements/base.txt\n", "Web/requirements/base.txt": "Flask\n",
+                 "Web/shop/__init__.py": "from flask import Flask\napp = Flask(__name__)\n", "Web/shop/views.py": ""}
+        role = only_role(solution(tmp_path, WEB.format("Web"), files))
+        assert (role.kind, role.entry_point) == ("flask", "shop:app")
+
+    def test_the_old_empty_web_roles_web_config_in_bin(self, tmp_path):
+        files = {"Web/bin/web.config": '<configuration><appSettings><add key="WSGI_HANDLER" value="site.handler"/>'
+                 "</appSettings></configuration>", "Web/site.py": "def handler(environ, start_response):\n    pass\n"}
+        assert only_role(solution(tmp_path, WEB.format("Web"), files)).entry_point == "site:handler"
+
     def test_a_django_project_one_folder_down(self, tmp_path):
         files = {"Web/requirements.txt": "Django<2\n", "Web/web.config": '<configuration><appSettings>'
                  '<add key="WSGI_HANDLER" value="site1.wsgi.application"/></appSettings></configuration>',
@@ -394,6 +405,15 @@ class TestConfiguration:
         assert any("Plugins.Diagnostics.ConnectionString` dropped" in n.text for n in adoption.notes)
         assert "jobs-dev" not in repr(adoption)
 
+    def test_certificates_carry_their_thumbprints_per_cscfg(self):
+        adoption = adopt.analyse(FIXTURES / "ptvs-2015" / "OrdersService")
+        (certificate,) = adoption.roles[0].certificates
+        assert certificate == {"name": "SiteCertificate", "storeLocation": "LocalMachine", "storeName": "My",
+                               "thumbprints": {"ServiceConfiguration.Cloud.cscfg":
+                                               "9F1C2B7A8D3E4F506172839A0B1C2D3E4F506172"}}
+        assert adoption.roles[0].endpoints[1] == {"kind": "InputEndpoint", "name": "HttpsIn", "protocol": "https",
+                                                  "port": "443", "certificate": "SiteCertificate"}
+
     def test_the_deployed_configuration_is_cloud_or_the_first_not_local(self):
         assert adopt.cloud_configuration(["A.Local.cscfg", "ServiceConfiguration.Cloud.cscfg"]) == \
             "ServiceConfiguration.Cloud.cscfg"
@@ -485,6 +505,7 @@ class TestReport:
         assert "azure-storage-queue==2.1.0" in person[("W/requirements.txt", 2)]
         assert "azure-servicebus==0.50.3" in person[("W/requirements.txt", 4)]
         assert ("W/requirements.txt", 3) not in person
+        assert not any(file == "W/requirements.txt" and line == 1 for file, line in person)
         assert not any(file == "W/fine.py" for file, _ in person)
 
     def test_python2_modules_in_code_that_compiles(self, tmp_path):
