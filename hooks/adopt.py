@@ -220,13 +220,17 @@ class Adoption:
 
 
 def pre_gen_hook():
+    """The pre-generation hook's module: the one already loaded from its file under any name
+    (local_extensions.py and the tests load it too), so that there is one AnswerError."""
+    for module in list(sys.modules.values()):
+        if getattr(module, "__file__", None) == str(PRE_GEN_HOOK):
+            return module
     name = "pre_gen_project"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, PRE_GEN_HOOK)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up while the class is built
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, PRE_GEN_HOOK)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
 
 
 def refuse(problem: str, allowed: str) -> Exception:

@@ -11,6 +11,7 @@ import hashlib
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -138,6 +139,33 @@ def test_files_to_copy_are_the_teams_own(name):
             assert parts[0] != "bin" and "env" not in parts and "__pycache__" not in parts
             assert not relative.endswith((".pyc", ".whl", ".pyproj"))
             assert parts[-1] not in {"ps.cmd", "web.config", "wfastcgi.py", "launchworker.ps1"}
+
+
+def test_errors_are_the_pre_generation_hooks_answer_errors_however_it_was_loaded(tmp_path):
+    """local_extensions.py loads the hook under a name of its own first; adopt.py's errors must be
+    that module's AnswerError, or its check would not catch them."""
+    script = f"""
+import importlib.util, sys
+from pathlib import Path
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+hooks = Path({str(TEMPLATE / "hooks")!r}).resolve()
+checks = load("pre_gen_project_checks", hooks / "pre_gen_project.py")
+adopt = load("adopt", hooks / "adopt.py")
+try:
+    adopt.analyse(Path({str(tmp_path / "nowhere")!r}))
+except checks.AnswerError as error:
+    print("ERROR:", error)
+"""
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("ERROR: adopt_from: ")
 
 
 def test_a_folder_that_does_not_exist(tmp_path):
