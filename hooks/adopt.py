@@ -324,6 +324,15 @@ def child_named(folder: Path, name: str) -> Path | None:
     return next((entry for entry in sorted(folder.iterdir()) if entry.name.lower() == name.lower()), None)
 
 
+def read_text(path: Path) -> str:
+    """A text file as Windows tools wrote it: UTF-8, or UTF-16 with its BOM (PowerShell's
+    `pip freeze > requirements.txt`); undecodable bytes are replaced."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
+
+
 def windows_path(base: Path, text: str) -> Path:
     """A path written in a Visual Studio file (backslashes, relative to base)."""
     return base.joinpath(*PureWindowsPath(text.strip()).parts)
@@ -573,7 +582,7 @@ def read_requirements(root: Path) -> dict[str, tuple[str, int, str]]:
                 root.resolve()):
             continue
         seen.add(path.resolve())
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = read_text(path).splitlines()
         for number, raw in enumerate(lines, start=1):
             line = raw.split("#", 1)[0].strip()
             include = INCLUDE.match(line)
@@ -737,7 +746,7 @@ def django_settings(source: RoleSource) -> str | None:
         return named
     manage = source.manage_py()
     if manage:
-        text = (source.root / manage).read_text(encoding="utf-8", errors="replace")
+        text = read_text(source.root / manage)
         match = re.search(r"DJANGO_SETTINGS_MODULE['\"]\s*,\s*['\"]([\w.]+)['\"]", text)
         if match:
             return match.group(1)
@@ -797,7 +806,7 @@ def launcher_texts(source: RoleSource, command: str) -> list[str]:
         for folder in (source.root / PureWindowsPath(script).parent.as_posix(), source.root, source.root / "bin"):
             found = child_named(folder, name)
             if found is not None and found.is_file():
-                texts.append(found.read_text(encoding="utf-8", errors="replace"))
+                texts.append(read_text(found))
                 break
     return texts
 

@@ -284,6 +284,13 @@ class TestEntryPoint:
         assert (role.settings_module, role.entry_point, role.wsgi_factory) == ("conf.prod", "conf.wsgi:application",
                                                                               False)
 
+    def test_a_requirements_file_that_powershell_wrote_in_utf16(self, tmp_path):
+        folder = solution(tmp_path, WEB.format("Web"), {"Web/app.py": "app = object()\n"})
+        (tmp_path / "Web" / "requirements.txt").write_bytes("Flask==0.12\r\nazure==4.0.0\r\n".encode("utf-16"))
+        adoption = adopt.analyse(folder)
+        assert adoption.roles[0].kind == "flask"
+        assert any(note.file == "Web/requirements.txt" and note.line == 2 for note in adoption.notes)
+
     def test_a_flask_package_at_the_roles_top(self, tmp_path):
         files = {"Web/requirements.txt": "-r requirements/base.txt\n", "Web/requirements/base.txt": "Flask\n",
                  "Web/shop/__init__.py": "from flask import Flask\napp = Flask(__name__)\n", "Web/shop/views.py": ""}
