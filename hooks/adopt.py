@@ -1025,11 +1025,22 @@ def retired_advice(module: str, name: str) -> str | None:
         if (parent, name) in RETIRED_CLASSES:
             return RETIRED_CLASSES[(parent, name)]
     for parent in parents:
-        if parent in RETIRED_MODULES and (parent == module or parent not in SHARED_NAMESPACES):
-            if parent == module and parent in SHARED_NAMESPACES and name == "*" and module != "azure":
-                return None  # a plain `import azure.storage` says nothing yet
-            return RETIRED_MODULES[parent]
+        if parent not in RETIRED_MODULES:
+            continue
+        if parent not in SHARED_NAMESPACES:
+            return RETIRED_MODULES[parent]  # the module and all below it
+        if parent == module and (name != "*" or module == "azure"):
+            return RETIRED_MODULES[parent]  # `import azure`, `from azure.storage import x`; not `import azure.storage`
     return None
+
+
+def only_before(requirement: str, major: int) -> bool:
+    """True when the requirement allows only versions before major (==2.1, <=11.4, <12)."""
+    for operator, first, second in re.findall(r"(==|<=|<)\s*(\d+)(?:\.(\d+))?", requirement):
+        version = (int(first), int(second or 0))
+        if version < (major, 0) or (operator == "<" and version == (major, 0)):
+            return True
+    return False
 
 
 def sdk_notes(name: str, source: RoleSource) -> list[Note]:
@@ -1044,8 +1055,7 @@ def sdk_notes(name: str, source: RoleSource) -> list[Note]:
     for package, (requirement, line, file) in source.requirements.items():
         if package in RETIRED_PACKAGES:
             below, advice = RETIRED_PACKAGES[package]
-            pinned = re.match(r"==\s*(\d+)", requirement[len(package):].strip().lstrip("[]"))
-            if below is None or (pinned and int(pinned.group(1)) < below):
+            if below is None or only_before(requirement, below):
                 notes.append(Note(PERSON, f"requires `{requirement}`, a retired Azure SDK: use {advice}",
                                   f"{name}/{file}", line))
     return notes

@@ -509,6 +509,9 @@ class TestReport:
         ("azure.servicebus.control_client", "ServiceBusService", True),
         ("azure.common.credentials", "ServicePrincipalCredentials", True),
         ("azure", "*", True),
+        ("azure", "storage", True),
+        ("azure.storage", "*", False),
+        ("azure.storage", "queue", True),
         ("azure.storage.queue", "QueueClient", False),
         ("azure.storage.queue", "*", False),
         ("azure.storage.blob", "BlobServiceClient", False),
@@ -520,6 +523,14 @@ class TestReport:
     ])
     def test_retired_sdk_imports(self, module, name, retired):
         assert (adopt.retired_advice(module, name) is not None) == retired
+
+    @pytest.mark.parametrize(("requirement", "old"), [
+        ("azure-storage-queue==2.1.0", True), ("azure-storage-queue<12", True), ("azure-storage-queue<=11.9", True),
+        ("azure-storage-queue<12.0", True), ("azure-storage-queue<12.5", False), ("azure-storage-queue>=12", False),
+        ("azure-storage-queue", False), ("azure-storage-queue==12.10.0", False),
+    ])
+    def test_versions_before_the_new_api(self, requirement, old):
+        assert adopt.only_before(requirement, 12) == old
 
     def test_python2_files_imports_and_requirements_with_file_and_line(self, tmp_path):
         files = {
