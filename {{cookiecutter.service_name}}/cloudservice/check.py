@@ -225,7 +225,7 @@ def network_is_configured(solution: Solution) -> Iterator[Problem]:
 
 
 def os_family_is_supported(solution: Solution) -> Iterator[Problem]:
-    """CSES runs the Guest OS families 5 and newer; without osFamily a role gets 5."""
+    """CSES runs the Guest OS families 5, 6 and 7; without osFamily a role gets 5."""
     *newer, newest = (
         f"{family} ({release})"
         for family, release in OS_FAMILIES.items()
@@ -234,7 +234,7 @@ def os_family_is_supported(solution: Solution) -> Iterator[Problem]:
     supported = f"{', '.join(newer)} or {newest}"
     for configuration in cloud_configurations(solution):
         family = configuration.os_family
-        if family is None or (family.isdigit() and int(family) >= OLDEST_OS_FAMILY):
+        if family is None or (family in OS_FAMILIES and int(family) >= OLDEST_OS_FAMILY):
             continue
         if family in OS_FAMILIES:
             what = f"is {OS_FAMILIES[family]}, a retired Guest OS family"

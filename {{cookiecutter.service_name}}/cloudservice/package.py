@@ -63,7 +63,8 @@ def site_folder(service: Service, role: RoleDefinition, physical_directory: str 
     """The folder IIS serves a site from: the site's physicalDirectory (relative to the
     .csdef), else the role folder."""
     if physical_directory:
-        return service.root / PureWindowsPath(physical_directory).as_posix()
+        # normpath: "..\\Api" is beside the solution, not inside it.
+        return Path(os.path.normpath(service.root / PureWindowsPath(physical_directory).as_posix()))
     return service.folder(role)
 
 
