@@ -84,6 +84,13 @@ class Solution:
     configurations: dict[str, ServiceConfiguration]
     deploy_parameters: dict | None
 
+    def parameter_values(self) -> dict:
+        """The value of each parameter in deploy/main.parameters.json."""
+        entries = (self.deploy_parameters or {}).get("parameters", {})
+        return {
+            name: entry.get("value") for name, entry in entries.items() if isinstance(entry, dict)
+        }
+
     def relative(self, path: Path) -> str:
         try:
             return path.relative_to(self.root).as_posix()
@@ -129,6 +136,13 @@ def load(root: Path) -> tuple[Solution | None, list[Problem]]:
         problems.append(Problem(DEPLOY_PARAMETERS, "not found; deploying needs it"))
     except ValueError as error:
         problems.append(Problem(DEPLOY_PARAMETERS, f"is not valid JSON ({error})"))
+    if parameters is not None and not (
+        isinstance(parameters, dict) and isinstance(parameters.get("parameters", {}), dict)
+    ):
+        problems.append(
+            Problem(DEPLOY_PARAMETERS, 'is not a parameters file: no "parameters" object')
+        )
+        parameters = None
     if not (root / DEPLOY_TEMPLATE).is_file():
         problems.append(Problem(DEPLOY_TEMPLATE, "not found; deploying needs it"))
     return Solution(root, service, configurations, parameters), problems
@@ -339,7 +353,7 @@ def certificates_come_from_key_vault(solution: Solution) -> Iterator[Problem]:
                 continue  # names_agree reports it
             given = {n: t for n, t in role.certificates.items() if n != LEGACY_RDP_CERTIFICATE}
             for name in definition.certificates:
-                if name not in given:
+                if name not in given and name != LEGACY_RDP_CERTIFICATE:
                     yield Problem(
                         file,
                         f"role {role.name} gives no thumbprint to the certificate {name}, which"
@@ -357,7 +371,7 @@ def certificates_come_from_key_vault(solution: Solution) -> Iterator[Problem]:
     parameters = solution.deploy_parameters
     if parameters is None:
         return
-    values = {name: entry.get("value") for name, entry in parameters.get("parameters", {}).items()}
+    values = solution.parameter_values()
     listed = values.get("certificates") or []
     if not isinstance(listed, list):
         yield Problem(
@@ -573,7 +587,7 @@ def deploy_files_agree(solution: Solution) -> Iterator[Problem]:
     cloud = solution.configurations.get(DEPLOYMENT_CONFIGURATION)
     if parameters is None or cloud is None:
         return
-    values = {name: entry.get("value") for name, entry in parameters.get("parameters", {}).items()}
+    values = solution.parameter_values()
     roles = values.get("roles")
     if not isinstance(roles, list):
         yield Problem(DEPLOY_PARAMETERS, "has no roles parameter (a list of roles)")

@@ -368,3 +368,100 @@ def test_a_certificate_needs_its_key_vault_secret(copy):
     parameters["parameters"]["keyVaultId"]["value"] = "/subscriptions/s/resourceGroups/g/x/v"
     path.write_text(json.dumps(parameters), encoding="utf-8")
     assert lines(copy.root) == []
+
+
+# A service shaped like the ones Visual Studio makes for Cloud Services (extended support):
+# content copied from a build folder, an instance input endpoint, a reserved IP address and
+# a certificate from Key Vault. Nothing in it is wrong for Azure.
+CSES_DEFINITION = """<?xml version="1.0" encoding="utf-8"?>
+<ServiceDefinition name="Contoso" schemaVersion="2015-04.2.6"
+    xmlns="http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition">
+  <WebRole name="Portal" vmsize="Standard_D1_v2">
+    <Sites>
+      <Site name="Web">
+        <Bindings><Binding name="Https" endpointName="Https" /></Bindings>
+      </Site>
+    </Sites>
+    <Endpoints>
+      <InputEndpoint name="Https" protocol="https" port="443" certificate="Tls" />
+      <InstanceInputEndpoint name="Admin" protocol="tcp" localPort="8172">
+        <AllocatePublicPortFrom><FixedPortRange min="10016" max="10020" /></AllocatePublicPortFrom>
+      </InstanceInputEndpoint>
+    </Endpoints>
+    <Certificates>
+      <Certificate name="Tls" storeLocation="LocalMachine" storeName="My" />
+    </Certificates>
+    <Contents>
+      <Content destination=".\\">
+        <SourceDirectory path="C:\\build\\Contoso\\Release\\PortalContent\\" />
+      </Content>
+    </Contents>
+  </WebRole>
+</ServiceDefinition>
+"""
+
+CSES_CONFIGURATION = """<?xml version="1.0" encoding="utf-8"?>
+<ServiceConfiguration serviceName="Contoso" osFamily="6" osVersion="*" schemaVersion="2015-04.2.6"
+    xmlns="http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration">
+  <Role name="Portal">
+    <Instances count="2" />
+    <Certificates>
+      <Certificate name="Tls" thumbprintAlgorithm="sha1"
+          thumbprint="3b fc 4e 04 c0 34 e2 1b 85 2a 8d 18 b4 ff 47 95 53 38 fe e9" />
+    </Certificates>
+  </Role>
+  <NetworkConfiguration>
+    <VirtualNetworkSite name="contoso-vnet" />
+    <AddressAssignments>
+      <InstanceAddress roleName="Portal">
+        <Subnets><Subnet name="web" /></Subnets>
+      </InstanceAddress>
+      <ReservedIPs><ReservedIP name="contoso-ip" /></ReservedIPs>
+    </AddressAssignments>
+  </NetworkConfiguration>
+</ServiceConfiguration>
+"""
+
+
+def test_a_service_made_for_extended_support_is_not_blamed_for_what_is_right(tmp_path):
+    files = {
+        "ServiceDefinition.csdef": CSES_DEFINITION,
+        "ServiceConfiguration.Cloud.cscfg": CSES_CONFIGURATION,
+        "ServiceConfiguration.Local.cscfg": CSES_CONFIGURATION,
+        "deploy/main.bicep": "// the resources\n",
+        "deploy/main.parameters.json": json.dumps(
+            {
+                "parameters": {
+                    "roles": {
+                        "value": [
+                            {"name": "Portal", "vmSize": "Standard_D1_v2", "instanceCount": 2}
+                        ]
+                    },
+                    "virtualNetworkName": {"value": "contoso-vnet"},
+                    "subnetName": {"value": "web"},
+                    "keyVaultId": {"value": "/subscriptions/s/resourceGroups/g/vaults/contoso"},
+                    "certificates": {
+                        "value": [
+                            {
+                                "thumbprint": "3BFC4E04C034E21B852A8D18B4FF47955338FEE9",
+                                "certificateUrl": "https://contoso.vault.azure.net/secrets/tls/1",
+                            }
+                        ]
+                    },
+                }
+            }
+        ),
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    # What this tool needs of a role that Visual Studio's roles lack: the Python pin and the
+    # role folder. Nothing else is reported.
+    assert lines(tmp_path) == [
+        'ServiceDefinition.csdef: role Portal has no <Variable name="PYTHON_BUILD" value="...">'
+        " in its runtime environment",
+        "Portal: the folder of the role Portal is missing",
+    ]
+    (tmp_path / "deploy" / "main.parameters.json").write_text("[]", encoding="utf-8")
+    found = lines(tmp_path)
+    assert 'deploy/main.parameters.json: is not a parameters file: no "parameters" object' in found
