@@ -175,8 +175,9 @@ def settings_have_values(solution: Solution) -> Iterator[Problem]:
         for role in solution.service.roles:
             if role.name not in values:
                 continue  # names_agree reports it
+            # Plugin settings are no_legacy_plugins' to report.
             for name in role.settings:
-                if name not in values[role.name]:
+                if name not in values[role.name] and not name.startswith(LEGACY_SETTING_PREFIX):
                     yield Problem(file, f"role {role.name} gives no value to the setting {name}")
             for name in values[role.name]:
                 if name not in role.settings and not name.startswith(LEGACY_SETTING_PREFIX):

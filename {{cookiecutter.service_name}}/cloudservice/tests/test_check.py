@@ -141,6 +141,9 @@ CLASSIC_DEFINITION = """<?xml version="1.0" encoding="utf-8"?>
     <Imports>
       <Import moduleName="Diagnostics" />
     </Imports>
+    <ConfigurationSettings>
+      <Setting name="Microsoft.WindowsAzure.Plugins.Diagnostics.ConnectionString" />
+    </ConfigurationSettings>
     <Runtime>
       <EntryPoint>
         <ProgramEntryPoint commandLine="bin\\ps.cmd LaunchWorker.ps1 worker.py"
@@ -262,8 +265,22 @@ def test_a_classic_service_gets_every_problem_once(tmp_path):
         f' "{THUMBPRINT}", "certificateUrl":'
         ' "https://<vault>.vault.azure.net/secrets/<name>/<version>"}',
     ]
-    for line in expected:
+    orders_diagnostics = [
+        f"{csdef}: role Orders declares the plugin setting"
+        " Microsoft.WindowsAzure.Plugins.Diagnostics.ConnectionString; Cloud Services (extended"
+        " support) has no plugins: remove it",
+        *(
+            f"{file}: role Orders has the plugin setting"
+            " Microsoft.WindowsAzure.Plugins.Diagnostics.ConnectionString; Cloud Services"
+            " (extended support) has no plugins: remove it"
+            for file in (cloud, local)
+        ),
+    ]
+    for line in expected + orders_diagnostics:
         assert found.count(line) == 1, f"{line}\nnot once in:\n" + "\n".join(found)
+    assert [line for line in found if "role Orders" in line and "Plugins" in line] == (
+        orders_diagnostics
+    )
     assert len(found) == len(set(found)), "\n".join(found)
     # Each plugin setting is in the two lines above and nowhere else.
     assert [line for line in found if "RemoteAccess.Enabled" in line] == expected[4:6]
