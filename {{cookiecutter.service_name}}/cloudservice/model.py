@@ -121,14 +121,6 @@ class LocalStorage:
     clean_on_role_recycle: bool
 
 
-def report(problems: list[ModelError] | None, source: Path, problem: str) -> None:
-    """Raise the problem, or add it to ``problems`` when the caller collects them."""
-    error = ModelError(source, problem)
-    if problems is None:
-        raise error
-    problems.append(error)
-
-
 @dataclass(frozen=True)
 class VirtualPath:
     """A VirtualApplication or VirtualDirectory of a site."""
@@ -216,6 +208,14 @@ class WebConfig:
     path: Path
     server: str  # "httpplatformhandler" or "wfastcgi"
     wsgi_application: str
+
+
+def report(problems: list[ModelError] | None, source: Path, problem: str) -> None:
+    """Raise the problem, or add it to ``problems`` when the caller collects them."""
+    error = ModelError(source, problem)
+    if problems is None:
+        raise error
+    problems.append(error)
 
 
 def parse(path: Path) -> ElementTree.Element:
