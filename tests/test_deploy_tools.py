@@ -273,6 +273,41 @@ def use_a_classic_vm_size(root: Path) -> None:
     )
 
 
+def drop_the_vm_size(root: Path) -> None:
+    replace(root / CSDEF, '<WorkerRole name="Jobs" vmsize="Standard_D1_v2">', '<WorkerRole name="Jobs">')
+
+
+def drop_the_namespace(root: Path) -> None:
+    replace(root / CLOUD, ' xmlns="http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration"', "")
+
+
+def use_os_family_4(root: Path) -> None:
+    replace(root / CLOUD, 'osFamily="7"', 'osFamily="4"')
+
+
+def add_the_remote_desktop_certificate(root: Path) -> None:
+    certificate = (
+        '<Certificates><Certificate name="Microsoft.WindowsAzure.Plugins.RemoteAccess.PasswordEncryption"'
+        ' thumbprint="FEDCBA9876543210FEDCBA9876543210FEDCBA98" thumbprintAlgorithm="sha1" /></Certificates>'
+    )
+    replace(root / CLOUD, '<Role name="Jobs">', f'<Role name="Jobs">{certificate}')
+
+
+def give_a_certificate_without_key_vault(root: Path) -> None:
+    replace(
+        root / CSDEF,
+        "</WorkerRole>",
+        '<Certificates><Certificate name="Signing" storeLocation="LocalMachine" storeName="My" /></Certificates>'
+        "</WorkerRole>",
+    )
+    replace(
+        root / CLOUD,
+        '<Role name="Jobs">',
+        '<Role name="Jobs"><Certificates><Certificate name="Signing"'
+        ' thumbprint="0123456789ABCDEF0123456789ABCDEF01234567" thumbprintAlgorithm="sha1" /></Certificates>',
+    )
+
+
 def import_remote_access(root: Path) -> None:
     replace(
         root / CSDEF,
@@ -350,8 +385,36 @@ RULES = [
     ),
     (
         use_a_classic_vm_size,
-        f'{CSDEF}: role Jobs has vmsize="Small"; Cloud Services (extended support)'
-        " needs an ARM size such as Standard_D1_v2 (Small is Standard_A1_v2)",
+        f'{CSDEF}: role Jobs has the classic vmsize="Small"; Cloud Services (extended support)'
+        ' needs vmsize="Standard_A1_v2", the ARM size of Small',
+    ),
+    (
+        drop_the_vm_size,
+        f"{CSDEF}: role Jobs has no vmsize, which classic Cloud Services took as Small; Cloud Services"
+        ' (extended support) needs vmsize="Standard_A1_v2", the ARM size of Small',
+    ),
+    (
+        drop_the_namespace,
+        f"{CLOUD}: the root element <ServiceConfiguration> has no namespace; it needs"
+        ' xmlns="http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration"',
+    ),
+    (
+        use_os_family_4,
+        f'{CLOUD}: osFamily="4" is Windows Server 2012 R2, a retired Guest OS family; Cloud Services'
+        " (extended support) runs 5 (Windows Server 2016), 6 (Windows Server 2019) or 7 (Windows Server 2022)",
+    ),
+    (
+        add_the_remote_desktop_certificate,
+        f"{CLOUD}: role Jobs has the certificate Microsoft.WindowsAzure.Plugins.RemoteAccess.PasswordEncryption"
+        " of the classic remote desktop plugin; Cloud Services (extended support) gives remote desktop"
+        " through the RDP extension: remove the certificate",
+    ),
+    (
+        give_a_certificate_without_key_vault,
+        f"{PARAMETERS}: certificates has no Key Vault secret for the certificate Signing of role Jobs in"
+        f" {CLOUD} (Cloud Services (extended support) installs certificates only from Key Vault): add"
+        ' {"thumbprint": "0123456789ABCDEF0123456789ABCDEF01234567", "certificateUrl":'
+        ' "https://<vault>.vault.azure.net/secrets/<name>/<version>"}',
     ),
     (
         import_remote_access,
@@ -360,7 +423,8 @@ RULES = [
     ),
     (
         add_a_plugin_setting,
-        f"{CLOUD}: role Jobs has the plugin setting Microsoft.WindowsAzure.Plugins.RemoteAccess.Enabled",
+        f"{CLOUD}: role Jobs has the plugin setting Microsoft.WindowsAzure.Plugins.RemoteAccess.Enabled;"
+        " Cloud Services (extended support) has no plugins: remove it",
     ),
     (
         drop_the_python_pin,
@@ -391,6 +455,9 @@ RULES = [
 ]
 
 
+LINE_OF = dict(RULES)
+
+
 @pytest.mark.parametrize(
     "answers",
     [
@@ -417,7 +484,27 @@ def test_check_reports_each_rule(broken, break_it, line):
     break_it(broken)
     completed = tool(broken, "check")
     assert completed.returncode == 1
-    assert line in completed.stdout.splitlines(), completed.stdout
+    found = completed.stdout.splitlines()
+    assert found.count(line) == 1, completed.stdout
+    assert len(found) == len(set(found)), completed.stdout
+
+
+def test_check_reports_every_problem_of_a_file_in_one_run(broken):
+    """A bad attribute early in a file does not hide what comes after it, and a problem
+    found by one rule is not reported again by another."""
+    replace(broken / CLOUD, '<Instances count="2" />', '<Instances count="two" />')
+    add_a_plugin_setting(broken)
+    use_os_family_4(broken)
+    drop_the_vm_size(broken)
+    completed = tool(broken, "check")
+    assert completed.returncode == 1
+    found = completed.stdout.splitlines()
+    assert found[0] == f'{CLOUD}: <Instances count="two"> is not a whole number'
+    for rule in (add_a_plugin_setting, use_os_family_4, drop_the_vm_size):
+        assert found.count(LINE_OF[rule]) == 1, completed.stdout
+    assert len([line for line in found if "RemoteAccess.Enabled" in line]) == 1, completed.stdout
+    assert not [line for line in found if line.startswith(PARAMETERS)], completed.stdout
+    assert completed.stderr.strip() == f"{len(found)} problems found."
 
 
 # package ---------------------------------------------------------------------------------
@@ -457,6 +544,60 @@ def test_package_dry_run_prints_the_cspack_command(cookies, monkeypatch, answers
     # Nothing is prepared yet: the warnings say so, role by role.
     for name, _ in roles:
         assert f"warning: {name} has no wheelhouse" in completed.stderr
+
+
+def test_package_dry_run_refuses_a_service_that_check_refuses(broken, monkeypatch):
+    monkeypatch.setenv("CSPACK", "cspack.exe")
+    shutil.rmtree(broken / "Blog")
+    use_os_family_4(broken)
+    for arguments in (["package", "--dry-run"], ["package"]):
+        completed = tool(broken, *arguments)
+        assert completed.returncode == 1, arguments
+        assert completed.stdout == "", arguments
+        assert "Blog: the folder of the role Blog is missing" in completed.stderr.splitlines()
+        assert LINE_OF[use_os_family_4] in completed.stderr.splitlines()
+        assert completed.stderr.strip().endswith("cloudservice package: fix these first (python -m cloudservice check)")
+
+
+def test_package_dry_run_gives_cspack_every_site_and_virtual_application(broken, monkeypatch):
+    monkeypatch.setenv("CSPACK", "cspack.exe")
+    (broken / "Docs").mkdir()
+    (broken / "Blog" / "archive").mkdir()
+    replace(
+        broken / CSDEF,
+        '<Site name="Web">\n        <Bindings>\n          <Binding name="HttpIn" endpointName="HttpIn" />\n'
+        "        </Bindings>\n      </Site>\n    </Sites>\n    <Startup>\n"
+        '      <Task commandLine="ps.cmd ConfigureCloudService.ps1" executionContext="elevated" taskType="simple">\n'
+        "        <Environment>\n"
+        '          <Variable name="PYTHON_BUILD"',
+        '<Site name="Web">\n        <VirtualApplication name="docs" physicalDirectory="Docs" />\n'
+        '        <Bindings>\n          <Binding name="HttpIn" endpointName="HttpIn" />\n'
+        "        </Bindings>\n      </Site>\n"
+        '      <Site name="Archive" physicalDirectory="Blog\\archive">\n        <Bindings>\n'
+        '          <Binding name="HttpIn" endpointName="HttpIn" hostHeader="archive.example" />\n'
+        "        </Bindings>\n      </Site>\n    </Sites>\n    <Startup>\n"
+        '      <Task commandLine="ps.cmd ConfigureCloudService.ps1" executionContext="elevated" taskType="simple">\n'
+        "        <Environment>\n"
+        '          <Variable name="PYTHON_BUILD"',
+    )
+    completed = tool(broken, "package", "--dry-run")
+    assert completed.returncode == 0, completed.stderr
+    sites = [word for word in completed.stdout.split() if word.startswith("/sites:")]
+    assert sites == [
+        "/sites:Site;Web;Site",
+        "/sites:Site;Web/docs;Docs",
+        "/sites:Site;Archive;Blog\\archive",
+        "/sites:Api;Web;Api",
+        "/sites:Blog;Web;Blog",
+    ]
+    # Without its own folder the second site would be packaged from the role folder.
+    replace(broken / CSDEF, ' physicalDirectory="Blog\\archive"', "")
+    refused = tool(broken, "package", "--dry-run")
+    assert refused.returncode == 1
+    assert (
+        f"{CSDEF}: role Site has the sites Web and Archive without physicalDirectory; only one site can be"
+        f" served from the role folder: give the others a physicalDirectory (relative to {CSDEF})"
+    ) in refused.stderr.splitlines()
 
 
 def test_package_says_what_it_needs_without_cspack(cookies, monkeypatch, tmp_path):

@@ -10,9 +10,11 @@ that yields the problems it finds, one line each, ``<file>: <problem>``:
 - every declared setting has a value in every .cscfg, and no other setting is there;
 - public endpoint ports are distinct (one load balancer serves the whole service);
 - Cloud Services (extended support) rules: a virtual network with a subnet for every
-  role in each cloud .cscfg, ARM VM sizes, no legacy plugin imports or settings;
+  role in each cloud .cscfg, a Guest OS family it runs on, ARM VM sizes, no legacy plugin
+  imports, settings or certificates, and every certificate from Key Vault;
 - every role pins its Python build in one place, as ``prepare`` needs it;
-- each role's folder holds the files its start-up task and entry point run;
+- each role's folder holds the files its start-up task and entry point run, and each site
+  (and virtual application) has a folder to be packaged from;
 - each web role's web.config names a handler that its start-up script installs and a
   WSGI application (``module:attribute``) that exists in the role.
 """
@@ -30,7 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
 from cloudservice.model import (
+    CLASSIC_DEFAULT_VM_SIZE,
+    CLASSIC_VM_SIZES,
     DEFINITION_FILE,
+    OLDEST_OS_FAMILY,
+    OS_FAMILIES,
     SOLUTION,
     ModelError,
     RoleDefinition,
@@ -47,6 +53,9 @@ DEPLOY_TEMPLATE = "deploy/main.bicep"
 ARM_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 LEGACY_IMPORTS = ("RemoteAccess", "RemoteForwarder", "Diagnostics")
 LEGACY_SETTING_PREFIX = "Microsoft.WindowsAzure.Plugins."
+# The certificate the classic remote desktop plugin encrypted its password with.
+LEGACY_RDP_CERTIFICATE = "Microsoft.WindowsAzure.Plugins.RemoteAccess.PasswordEncryption"
+VAULT_URL_EXAMPLE = "https://<vault>.vault.azure.net/secrets/<name>/<version>"
 # What a start-up script must mention to install what each kind of web.config runs:
 # the IIS module and the Python package.
 SERVER_NEEDS = {
@@ -75,6 +84,13 @@ class Solution:
     configurations: dict[str, ServiceConfiguration]
     deploy_parameters: dict | None
 
+    def parameter_values(self) -> dict:
+        """The value of each parameter in deploy/main.parameters.json."""
+        entries = (self.deploy_parameters or {}).get("parameters", {})
+        return {
+            name: entry.get("value") for name, entry in entries.items() if isinstance(entry, dict)
+        }
+
     def relative(self, path: Path) -> str:
         try:
             return path.relative_to(self.root).as_posix()
@@ -93,18 +109,21 @@ def plural(count: int, word: str) -> str:
 
 
 def load(root: Path) -> tuple[Solution | None, list[Problem]]:
-    """Read the service files; the problems of those that cannot be read."""
-    problems = []
+    """Read the service files: every problem found while reading them (a file that
+    cannot be read at all is one problem, and its model is missing)."""
+    found: list[ModelError] = []
     try:
-        service = Service.load(root)
+        service = Service.load(root, found)
     except ModelError as error:
-        return None, [Problem(DEFINITION_FILE, error.problem)]
+        found.append(error)
+        return None, [Problem(error.source.name, error.problem) for error in found]
     configurations = {}
     for name in service.configuration_names():
         try:
-            configurations[name] = service.configuration(name)
+            configurations[name] = service.configuration(name, found)
         except ModelError as error:
-            problems.append(Problem(error.source.name, error.problem))
+            found.append(error)
+    problems = [Problem(error.source.name, error.problem) for error in found]
     for name in REQUIRED_CONFIGURATIONS:
         if name not in service.configuration_names():
             problems.append(
@@ -117,6 +136,13 @@ def load(root: Path) -> tuple[Solution | None, list[Problem]]:
         problems.append(Problem(DEPLOY_PARAMETERS, "not found; deploying needs it"))
     except ValueError as error:
         problems.append(Problem(DEPLOY_PARAMETERS, f"is not valid JSON ({error})"))
+    if parameters is not None and not (
+        isinstance(parameters, dict) and isinstance(parameters.get("parameters", {}), dict)
+    ):
+        problems.append(
+            Problem(DEPLOY_PARAMETERS, 'is not a parameters file: no "parameters" object')
+        )
+        parameters = None
     if not (root / DEPLOY_TEMPLATE).is_file():
         problems.append(Problem(DEPLOY_TEMPLATE, "not found; deploying needs it"))
     return Solution(root, service, configurations, parameters), problems
@@ -149,11 +175,12 @@ def settings_have_values(solution: Solution) -> Iterator[Problem]:
         for role in solution.service.roles:
             if role.name not in values:
                 continue  # names_agree reports it
+            # Plugin settings are no_legacy_plugins' to report.
             for name in role.settings:
-                if name not in values[role.name]:
+                if name not in values[role.name] and not name.startswith(LEGACY_SETTING_PREFIX):
                     yield Problem(file, f"role {role.name} gives no value to the setting {name}")
             for name in values[role.name]:
-                if name not in role.settings:
+                if name not in role.settings and not name.startswith(LEGACY_SETTING_PREFIX):
                     yield Problem(
                         file,
                         f"role {role.name} has the setting {name}, which {DEFINITION_FILE}"
@@ -212,18 +239,72 @@ def network_is_configured(solution: Solution) -> Iterator[Problem]:
                 )
 
 
+def os_family_is_supported(solution: Solution) -> Iterator[Problem]:
+    """CSES runs the Guest OS families 5, 6 and 7; without osFamily a role gets 5."""
+    *newer, newest = (
+        f"{family} ({release})"
+        for family, release in OS_FAMILIES.items()
+        if int(family) >= OLDEST_OS_FAMILY
+    )
+    supported = f"{', '.join(newer)} or {newest}"
+    for configuration in cloud_configurations(solution):
+        family = configuration.os_family
+        if family is None or (family in OS_FAMILIES and int(family) >= OLDEST_OS_FAMILY):
+            continue
+        if family in OS_FAMILIES:
+            what = f"is {OS_FAMILIES[family]}, a retired Guest OS family"
+        else:
+            what = "is not a Guest OS family"
+        yield Problem(
+            solution.configuration_file(configuration),
+            f'osFamily="{family}" {what}; Cloud Services (extended support) runs {supported}',
+        )
+
+
+def is_arm_size(vm_size: str | None) -> bool:
+    return bool(ARM_VM_SIZE.match(vm_size or ""))
+
+
+def classic_size(vm_size: str) -> str | None:
+    """The classic size name that vm_size is (ignoring case), if it is one."""
+    return next((name for name in CLASSIC_VM_SIZES if name.lower() == vm_size.lower()), None)
+
+
 def vm_sizes_are_arm(solution: Solution) -> Iterator[Problem]:
     for role in solution.service.roles:
-        if not ARM_VM_SIZE.match(role.vm_size or ""):
-            yield Problem(
-                DEFINITION_FILE,
-                f'role {role.name} has vmsize="{role.vm_size or ""}"; Cloud Services (extended'
-                " support) needs an ARM size such as Standard_D1_v2 (Small is Standard_A1_v2)",
-            )
+        if is_arm_size(role.vm_size):
+            continue
+        classic = classic_size(role.vm_size or CLASSIC_DEFAULT_VM_SIZE)
+        if role.vm_size is None:
+            what = f"has no vmsize, which classic Cloud Services took as {CLASSIC_DEFAULT_VM_SIZE}"
+        elif classic:
+            what = f'has the classic vmsize="{role.vm_size}"'
+        else:
+            what = f'has vmsize="{role.vm_size}"'
+        if classic and CLASSIC_VM_SIZES[classic]:
+            use = f'vmsize="{CLASSIC_VM_SIZES[classic]}", the ARM size of {classic}'
+        elif classic:
+            use = f"an ARM size such as Standard_D1_v2 ({classic} has no ARM equivalent)"
+        else:
+            use = "an ARM size such as Standard_D1_v2 (Small is Standard_A1_v2)"
+        yield Problem(
+            DEFINITION_FILE,
+            f"role {role.name} {what}; Cloud Services (extended support) needs {use}",
+        )
+
+
+def plugin_settings(role: str, names: list[str], verb: str) -> str:
+    listed = ", ".join(names)
+    return (
+        f"role {role} {verb} the plugin setting{'s' if len(names) > 1 else ''} {listed};"
+        " Cloud Services (extended support) has no plugins: remove"
+        f" {'them' if len(names) > 1 else 'it'}"
+    )
 
 
 def no_legacy_plugins(solution: Solution) -> Iterator[Problem]:
-    """Remote desktop and diagnostics are extensions in CSES, not imported plugins."""
+    """Remote desktop and diagnostics are extensions in CSES, not imported plugins. The
+    settings of a plugin are reported here, once per role and file, and by no other rule."""
     for role in solution.service.roles:
         for module in role.imports:
             if module in LEGACY_IMPORTS:
@@ -232,19 +313,105 @@ def no_legacy_plugins(solution: Solution) -> Iterator[Problem]:
                     f'role {role.name} imports the plugin "{module}", which Cloud Services'
                     " (extended support) does not support; use an extension instead",
                 )
-        for name in role.settings:
-            if name.startswith(LEGACY_SETTING_PREFIX):
-                yield Problem(
-                    DEFINITION_FILE, f"role {role.name} declares the plugin setting {name}"
-                )
+        declared = [name for name in role.settings if name.startswith(LEGACY_SETTING_PREFIX)]
+        if declared:
+            yield Problem(DEFINITION_FILE, plugin_settings(role.name, declared, "declares"))
     for configuration in solution.configurations.values():
         for role in configuration.roles:
-            for name in role.settings:
-                if name.startswith(LEGACY_SETTING_PREFIX):
+            given = [name for name in role.settings if name.startswith(LEGACY_SETTING_PREFIX)]
+            if given:
+                yield Problem(
+                    solution.configuration_file(configuration),
+                    plugin_settings(role.name, given, "has"),
+                )
+
+
+def thumbprint(text: str) -> str:
+    return "".join(text.split()).upper()
+
+
+def certificates_come_from_key_vault(solution: Solution) -> Iterator[Problem]:
+    """Every certificate a cloud .cscfg gives a role is one the .csdef declares for it, and
+    deploy/main.parameters.json names its Key Vault secret (CSES installs certificates only
+    from Key Vault). The classic remote desktop plugin's certificate has no place in CSES."""
+    definitions = {role.name: role for role in solution.service.roles}
+    for configuration in solution.configurations.values():
+        file = solution.configuration_file(configuration)
+        for role in configuration.roles:
+            if LEGACY_RDP_CERTIFICATE in role.certificates:
+                yield Problem(
+                    file,
+                    f"role {role.name} has the certificate {LEGACY_RDP_CERTIFICATE} of the"
+                    " classic remote desktop plugin; Cloud Services (extended support) gives"
+                    " remote desktop through the RDP extension: remove the certificate",
+                )
+    wanted: dict[str, str] = {}  # thumbprint -> which role's certificate
+    for configuration in cloud_configurations(solution):
+        file = solution.configuration_file(configuration)
+        for role in configuration.roles:
+            definition = definitions.get(role.name)
+            if definition is None:
+                continue  # names_agree reports it
+            given = {n: t for n, t in role.certificates.items() if n != LEGACY_RDP_CERTIFICATE}
+            for name in definition.certificates:
+                if name not in given and name != LEGACY_RDP_CERTIFICATE:
                     yield Problem(
-                        solution.configuration_file(configuration),
-                        f"role {role.name} has the plugin setting {name}",
+                        file,
+                        f"role {role.name} gives no thumbprint to the certificate {name}, which"
+                        f" {DEFINITION_FILE} declares for it",
                     )
+            for name, value in given.items():
+                if name not in definition.certificates:
+                    yield Problem(
+                        file,
+                        f"role {role.name} has the certificate {name}, which {DEFINITION_FILE}"
+                        " does not declare for it",
+                    )
+                if configuration.name == DEPLOYMENT_CONFIGURATION:
+                    wanted.setdefault(thumbprint(value), f"{name} of role {role.name}")
+    parameters = solution.deploy_parameters
+    if parameters is None:
+        return
+    values = solution.parameter_values()
+    listed = values.get("certificates") or []
+    if not isinstance(listed, list):
+        yield Problem(
+            DEPLOY_PARAMETERS, "certificates is not a list of {thumbprint, certificateUrl}"
+        )
+        listed = []
+    secrets = {
+        thumbprint(str(entry.get("thumbprint", ""))): entry.get("certificateUrl")
+        for entry in listed
+        if isinstance(entry, dict)
+    }
+    cloud = f"ServiceConfiguration.{DEPLOYMENT_CONFIGURATION}.cscfg"
+    for value, which in wanted.items():
+        if value not in secrets:
+            entry = json.dumps({"thumbprint": value, "certificateUrl": VAULT_URL_EXAMPLE})
+            yield Problem(
+                DEPLOY_PARAMETERS,
+                f"certificates has no Key Vault secret for the certificate {which} in {cloud}"
+                " (Cloud Services (extended support) installs certificates only from Key"
+                f" Vault): add {entry}",
+            )
+        elif not secrets[value]:
+            yield Problem(
+                DEPLOY_PARAMETERS,
+                f"certificates gives the thumbprint {value} no certificateUrl (its secret"
+                f" identifier in Key Vault, {VAULT_URL_EXAMPLE})",
+            )
+    for value in secrets:
+        if value not in wanted:
+            yield Problem(
+                DEPLOY_PARAMETERS,
+                f"certificates has the thumbprint {value}, which no role has in {cloud}",
+            )
+    if secrets and not values.get("keyVaultId"):
+        yield Problem(
+            DEPLOY_PARAMETERS,
+            "keyVaultId is empty, but certificates lists Key Vault secrets; give the"
+            " resource ID of the Key Vault that holds them",
+        )
 
 
 def python_is_pinned(solution: Solution) -> Iterator[Problem]:
@@ -291,6 +458,43 @@ def role_files(solution: Solution) -> Iterator[Problem]:
         for name in dict.fromkeys(needed):
             if not (folder / name).is_file():
                 yield Problem(f"{role.name}/{name}", "not found; the role needs it")
+
+
+def sites_have_folders(solution: Solution) -> Iterator[Problem]:
+    """cspack packages each site of a web role from a folder: its physicalDirectory
+    (relative to the .csdef), or the role folder for the one site without one; so too each
+    virtual application and directory in a site, which needs a physicalDirectory."""
+    for role in solution.service.roles:
+        served_from_role = [site.name for site in role.sites if not site.physical_directory]
+        if len(served_from_role) > 1:
+            yield Problem(
+                DEFINITION_FILE,
+                f"role {role.name} has the sites {' and '.join(served_from_role)} without"
+                " physicalDirectory; only one site can be served from the role folder: give"
+                f" the others a physicalDirectory (relative to {DEFINITION_FILE})",
+            )
+        for site in role.sites:
+            places = []
+            if site.physical_directory:
+                places.append((f"the site {site.name}", site.physical_directory))
+            for virtual in site.virtual_paths:
+                what = f"the {virtual.kind} {site.name}/{virtual.path}"
+                if not virtual.physical_directory:
+                    yield Problem(
+                        DEFINITION_FILE,
+                        f"role {role.name}: {what} has no physicalDirectory, the folder to"
+                        " package it from",
+                    )
+                else:
+                    places.append((what, virtual.physical_directory))
+            for what, directory in places:
+                folder = solution.root / PureWindowsPath(directory).as_posix()
+                if not folder.is_dir():
+                    yield Problem(
+                        DEFINITION_FILE,
+                        f'role {role.name}: {what} has physicalDirectory="{directory}",'
+                        " which is not a folder",
+                    )
 
 
 def startup_scripts(solution: Solution, role: RoleDefinition) -> str:
@@ -384,7 +588,7 @@ def deploy_files_agree(solution: Solution) -> Iterator[Problem]:
     cloud = solution.configurations.get(DEPLOYMENT_CONFIGURATION)
     if parameters is None or cloud is None:
         return
-    values = {name: entry.get("value") for name, entry in parameters.get("parameters", {}).items()}
+    values = solution.parameter_values()
     roles = values.get("roles")
     if not isinstance(roles, list):
         yield Problem(DEPLOY_PARAMETERS, "has no roles parameter (a list of roles)")
@@ -396,17 +600,18 @@ def deploy_files_agree(solution: Solution) -> Iterator[Problem]:
         if entry is None:
             yield Problem(DEPLOY_PARAMETERS, f"roles has no entry for the role {role.name}")
             continue
-        if entry.get("vmSize") != role.vm_size:
+        if is_arm_size(role.vm_size) and entry.get("vmSize") != role.vm_size:
             yield Problem(
                 DEPLOY_PARAMETERS,
                 f'role {role.name} has vmSize "{entry.get("vmSize")}", but {DEFINITION_FILE}'
                 f' has vmsize="{role.vm_size}"',
             )
-        if role.name in counts and entry.get("instanceCount") != counts[role.name]:
+        count = counts.get(role.name)
+        if count is not None and entry.get("instanceCount") != count:
             yield Problem(
                 DEPLOY_PARAMETERS,
                 f"role {role.name} has instanceCount {entry.get('instanceCount')}, but"
-                f" {solution.configuration_file(cloud)} has {counts[role.name]} instances",
+                f" {solution.configuration_file(cloud)} has {plural(count, 'instance')}",
             )
     for name in listed:
         yield Problem(DEPLOY_PARAMETERS, f"roles has {name}, a role {DEFINITION_FILE} lacks")
@@ -432,10 +637,13 @@ RULES = (
     settings_have_values,
     ports_are_distinct,
     network_is_configured,
+    os_family_is_supported,
     vm_sizes_are_arm,
     no_legacy_plugins,
+    certificates_come_from_key_vault,
     python_is_pinned,
     role_files,
+    sites_have_folders,
     web_config_matches,
     deploy_files_agree,
 )

@@ -10,6 +10,10 @@ declared settings, environment variables, entry point); each
 ``ServiceConfiguration.<Name>.cscfg`` gives values for one place the service runs
 (``Local`` on a developer's machine, ``Cloud`` in Azure): instance counts and
 setting values.
+
+The commands other than ``check`` stop at the first thing wrong in a file (a
+``ModelError``). ``check`` wants every problem of a file in one run: the readers take a
+``problems`` list, put each problem there and go on with what they could read.
 """
 
 from __future__ import annotations
@@ -29,6 +33,39 @@ C = {"c": CONFIGURATION_NS}
 DEFINITION = "{" + DEFINITION_NS + "}"
 CONFIGURATION = "{" + CONFIGURATION_NS + "}"
 ENDPOINT_KINDS = ("InputEndpoint", "InternalEndpoint", "InstanceInputEndpoint")
+VIRTUAL_PATH_KINDS = ("VirtualApplication", "VirtualDirectory")
+# The Guest OS family of each osFamily value of a .cscfg. Families 1 to 4 are retired (the
+# last of them, 2, 3 and 4, in December 2024 and February 2025); Cloud Services (extended
+# support) runs on 5 and newer.
+OS_FAMILIES = {
+    "1": "Windows Server 2008 SP2",
+    "2": "Windows Server 2008 R2 SP1",
+    "3": "Windows Server 2012",
+    "4": "Windows Server 2012 R2",
+    "5": "Windows Server 2016",
+    "6": "Windows Server 2019",
+    "7": "Windows Server 2022",
+}
+OLDEST_OS_FAMILY = 5
+# The classic vmsize names and the ARM size that Microsoft names as each one's equivalent in
+# Cloud Services (extended support); None where it has none (A8 to A11 and MSODSG5 are gone).
+# A classic role without vmsize was given CLASSIC_DEFAULT_VM_SIZE.
+CLASSIC_VM_SIZES = {
+    "ExtraSmall": "Standard_A1_v2",
+    "Small": "Standard_A1_v2",
+    "Medium": "Standard_A2_v2",
+    "Large": "Standard_A4_v2",
+    "ExtraLarge": "Standard_A8_v2",
+    "A5": "Standard_A2m_v2",
+    "A6": "Standard_A4m_v2",
+    "A7": "Standard_A8m_v2",
+    "A8": None,
+    "A9": None,
+    "A10": None,
+    "A11": None,
+    "MSODSG5": None,
+}
+CLASSIC_DEFAULT_VM_SIZE = "Small"
 # The folder that holds ServiceDefinition.csdef: this package sits at its root.
 SOLUTION = Path(__file__).resolve().parent.parent
 
@@ -85,17 +122,27 @@ class LocalStorage:
 
 
 @dataclass(frozen=True)
+class VirtualPath:
+    """A VirtualApplication or VirtualDirectory of a site."""
+
+    path: str  # below the site, with forward slashes: "api", or "api/v2" for a nested one
+    kind: str  # one of VIRTUAL_PATH_KINDS
+    physical_directory: str | None  # relative to the .csdef
+
+
+@dataclass(frozen=True)
 class Site:
     name: str
     physical_directory: str | None
     endpoints: tuple[str, ...]  # the endpoint names of its bindings
+    virtual_paths: tuple[VirtualPath, ...] = ()
 
 
 @dataclass(frozen=True)
 class RoleDefinition:
     name: str
     web: bool
-    vm_size: str | None
+    vm_size: str | None  # None when the role has no vmsize (classic took CLASSIC_DEFAULT_VM_SIZE)
     sites: tuple[Site, ...]
     endpoints: tuple[Endpoint, ...]
     settings: tuple[str, ...]  # names declared under ConfigurationSettings
@@ -130,7 +177,7 @@ class ServiceDefinition:
 @dataclass(frozen=True)
 class RoleConfiguration:
     name: str
-    instances: int
+    instances: int | None  # None only when read with problems collected and no count to read
     settings: dict[str, str]
     certificates: dict[str, str]  # certificate name -> thumbprint
 
@@ -163,6 +210,14 @@ class WebConfig:
     wsgi_application: str
 
 
+def report(problems: list[ModelError] | None, source: Path, problem: str) -> None:
+    """Raise the problem, or add it to ``problems`` when the caller collects them."""
+    error = ModelError(source, problem)
+    if problems is None:
+        raise error
+    problems.append(error)
+
+
 def parse(path: Path) -> ElementTree.Element:
     try:
         # The solution's own files.
@@ -173,28 +228,56 @@ def parse(path: Path) -> ElementTree.Element:
         raise ModelError(path, f"is not well-formed XML ({error})") from None
 
 
-def number(path: Path, element: ElementTree.Element, attribute: str) -> int | None:
+def number(
+    path: Path,
+    element: ElementTree.Element,
+    attribute: str,
+    problems: list[ModelError] | None = None,
+) -> int | None:
+    """The attribute as a whole number; None when it is missing or (with problems
+    collected) not a whole number."""
     text = element.get(attribute)
     if text is None:
         return None
     try:
         return int(text)
     except ValueError:
-        raise ModelError(
-            path, f'<{local_name(element)} {attribute}="{text}"> is not a whole number'
-        ) from None
+        problem = f'<{local_name(element)} {attribute}="{text}"> is not a whole number'
+        report(problems, path, problem)
+        return None
 
 
 def local_name(element: ElementTree.Element) -> str:
     return element.tag.rpartition("}")[2]
 
 
-def read_variables(parent: ElementTree.Element | None) -> tuple[Variable, ...]:
+def namespace(element: ElementTree.Element) -> str:
+    return element.tag[1:].partition("}")[0] if element.tag.startswith("{") else ""
+
+
+def check_root(
+    path: Path, root: ElementTree.Element, expected: str, ns: str, problems: list[ModelError] | None
+) -> dict[str, str]:
+    """The namespace map to read the file with. The root element must be ``expected``
+    (or the file is not what it claims to be); a missing or wrong namespace is a problem,
+    and the file is then read in the namespace it has."""
+    if local_name(root) != expected:
+        raise ModelError(path, f"the root element is <{local_name(root)}>, not <{expected}>")
+    actual = namespace(root)
+    if actual != ns:
+        where = "has no namespace" if not actual else f'is in the namespace "{actual}"'
+        report(problems, path, f'the root element <{expected}> {where}; it needs xmlns="{ns}"')
+    return {"d": actual}
+
+
+def read_variables(
+    parent: ElementTree.Element | None, ns: dict[str, str] = D
+) -> tuple[Variable, ...]:
     if parent is None:
         return ()
     variables = []
-    for variable in parent.findall("d:Variable", D):
-        instance_value = variable.find("d:RoleInstanceValue", D)
+    for variable in parent.findall("d:Variable", ns):
+        instance_value = variable.find("d:RoleInstanceValue", ns)
         variables.append(
             Variable(
                 name=variable.get("name", ""),
@@ -205,7 +288,27 @@ def read_variables(parent: ElementTree.Element | None) -> tuple[Variable, ...]:
     return tuple(variables)
 
 
-def read_role(path: Path, element: ElementTree.Element) -> RoleDefinition:
+def read_virtual_paths(
+    element: ElementTree.Element, ns: dict[str, str], below: str = ""
+) -> tuple[VirtualPath, ...]:
+    """The virtual applications and directories under a site (or under one of them)."""
+    found = []
+    for child in element:
+        kind = local_name(child)
+        if namespace(child) != ns["d"] or kind not in VIRTUAL_PATH_KINDS:
+            continue
+        path = f"{below}{child.get('name', '')}"
+        found.append(VirtualPath(path, kind, child.get("physicalDirectory")))
+        found += read_virtual_paths(child, ns, f"{path}/")
+    return tuple(found)
+
+
+def read_role(
+    path: Path,
+    element: ElementTree.Element,
+    ns: dict[str, str] = D,
+    problems: list[ModelError] | None = None,
+) -> RoleDefinition:
     name = element.get("name")
     if not name:
         raise ModelError(path, f"a <{local_name(element)}> has no name")
@@ -214,33 +317,34 @@ def read_role(path: Path, element: ElementTree.Element) -> RoleDefinition:
             name=site.get("name", ""),
             physical_directory=site.get("physicalDirectory"),
             endpoints=tuple(
-                b.get("endpointName", "") for b in site.iterfind("d:Bindings/d:Binding", D)
+                b.get("endpointName", "") for b in site.iterfind("d:Bindings/d:Binding", ns)
             ),
+            virtual_paths=read_virtual_paths(site, ns),
         )
-        for site in element.iterfind("d:Sites/d:Site", D)
+        for site in element.iterfind("d:Sites/d:Site", ns)
     )
     endpoints = tuple(
         Endpoint(
             name=endpoint.get("name", ""),
             kind=local_name(endpoint),
             protocol=endpoint.get("protocol", ""),
-            port=number(path, endpoint, "port"),
-            local_port=number(path, endpoint, "localPort"),
+            port=number(path, endpoint, "port", problems),
+            local_port=number(path, endpoint, "localPort", problems),
             probe=endpoint.get("loadBalancerProbe"),
         )
         for kind in ENDPOINT_KINDS
-        for endpoint in element.iterfind(f"d:Endpoints/d:{kind}", D)
+        for endpoint in element.iterfind(f"d:Endpoints/d:{kind}", ns)
     )
     startup = tuple(
         Task(
             command_line=task.get("commandLine", ""),
             execution_context=task.get("executionContext", "limited"),
             task_type=task.get("taskType", "simple"),
-            environment=read_variables(task.find("d:Environment", D)),
+            environment=read_variables(task.find("d:Environment", ns), ns),
         )
-        for task in element.iterfind("d:Startup/d:Task", D)
+        for task in element.iterfind("d:Startup/d:Task", ns)
     )
-    entry_point = element.find("d:Runtime/d:EntryPoint/d:ProgramEntryPoint", D)
+    entry_point = element.find("d:Runtime/d:EntryPoint/d:ProgramEntryPoint", ns)
     return RoleDefinition(
         name=name,
         web=local_name(element) == "WebRole",
@@ -248,80 +352,81 @@ def read_role(path: Path, element: ElementTree.Element) -> RoleDefinition:
         sites=sites,
         endpoints=endpoints,
         settings=tuple(
-            s.get("name", "") for s in element.iterfind("d:ConfigurationSettings/d:Setting", D)
+            s.get("name", "") for s in element.iterfind("d:ConfigurationSettings/d:Setting", ns)
         ),
         local_storage=tuple(
             LocalStorage(
                 name=storage.get("name", ""),
-                size_mb=number(path, storage, "sizeInMB") or 0,
+                size_mb=number(path, storage, "sizeInMB", problems) or 0,
                 clean_on_role_recycle=storage.get("cleanOnRoleRecycle", "true").lower() == "true",
             )
-            for storage in element.iterfind("d:LocalResources/d:LocalStorage", D)
+            for storage in element.iterfind("d:LocalResources/d:LocalStorage", ns)
         ),
         startup=startup,
-        environment=read_variables(element.find("d:Runtime/d:Environment", D)),
+        environment=read_variables(element.find("d:Runtime/d:Environment", ns), ns),
         entry_point=None if entry_point is None else entry_point.get("commandLine"),
-        imports=tuple(i.get("moduleName", "") for i in element.iterfind("d:Imports/d:Import", D)),
+        imports=tuple(i.get("moduleName", "") for i in element.iterfind("d:Imports/d:Import", ns)),
         certificates=tuple(
-            c.get("name", "") for c in element.iterfind("d:Certificates/d:Certificate", D)
+            c.get("name", "") for c in element.iterfind("d:Certificates/d:Certificate", ns)
         ),
     )
 
 
-def read_definition(path: Path) -> ServiceDefinition:
+def read_definition(path: Path, problems: list[ModelError] | None = None) -> ServiceDefinition:
+    """ServiceDefinition.csdef. With a ``problems`` list, what is wrong but leaves the rest
+    readable goes there; a file that cannot be read at all still raises ModelError."""
     root = parse(path)
-    if root.tag != DEFINITION + "ServiceDefinition":
-        raise ModelError(path, f"the root element is <{local_name(root)}>, not <ServiceDefinition>")
+    ns = check_root(path, root, "ServiceDefinition", DEFINITION_NS, problems)
     roles = tuple(
-        read_role(path, element)
+        read_role(path, element, ns, problems)
         for element in root
-        if element.tag in (DEFINITION + "WebRole", DEFINITION + "WorkerRole")
+        if namespace(element) == ns["d"] and local_name(element) in ("WebRole", "WorkerRole")
     )
     probes = tuple(
         Probe(
             name=probe.get("name", ""),
             protocol=probe.get("protocol", ""),
             path=probe.get("path"),
-            port=number(path, probe, "port"),
+            port=number(path, probe, "port", problems),
         )
-        for probe in root.iterfind("d:LoadBalancerProbes/d:LoadBalancerProbe", D)
+        for probe in root.iterfind("d:LoadBalancerProbes/d:LoadBalancerProbe", ns)
     )
     return ServiceDefinition(path=path, name=root.get("name", ""), roles=roles, probes=probes)
 
 
-def read_configuration(path: Path) -> ServiceConfiguration:
+def read_configuration(
+    path: Path, problems: list[ModelError] | None = None
+) -> ServiceConfiguration:
+    """A ServiceConfiguration.<Name>.cscfg, with problems collected as read_definition does."""
     root = parse(path)
-    if root.tag != CONFIGURATION + "ServiceConfiguration":
-        raise ModelError(
-            path, f"the root element is <{local_name(root)}>, not <ServiceConfiguration>"
-        )
+    ns = check_root(path, root, "ServiceConfiguration", CONFIGURATION_NS, problems)
     roles = []
-    for role in root.iterfind("c:Role", C):
-        instances = role.find("c:Instances", C)
-        count = None if instances is None else number(path, instances, "count")
-        if count is None:
-            raise ModelError(path, f'<Role name="{role.get("name")}"> has no <Instances count=...>')
+    for role in root.iterfind("d:Role", ns):
+        instances = role.find("d:Instances", ns)
+        count = None if instances is None else number(path, instances, "count", problems)
+        if instances is None or instances.get("count") is None:
+            report(problems, path, f'<Role name="{role.get("name")}"> has no <Instances count=...>')
         roles.append(
             RoleConfiguration(
                 name=role.get("name", ""),
                 instances=count,
                 settings={
                     s.get("name", ""): s.get("value", "")
-                    for s in role.iterfind("c:ConfigurationSettings/c:Setting", C)
+                    for s in role.iterfind("d:ConfigurationSettings/d:Setting", ns)
                 },
                 certificates={
                     c.get("name", ""): c.get("thumbprint", "")
-                    for c in role.iterfind("c:Certificates/c:Certificate", C)
+                    for c in role.iterfind("d:Certificates/d:Certificate", ns)
                 },
             )
         )
-    network = root.find("c:NetworkConfiguration", C)
-    site = None if network is None else network.find("c:VirtualNetworkSite", C)
+    network = root.find("d:NetworkConfiguration", ns)
+    site = None if network is None else network.find("d:VirtualNetworkSite", ns)
     subnets = {}
     if network is not None:
-        for address in network.iterfind("c:AddressAssignments/c:InstanceAddress", C):
+        for address in network.iterfind("d:AddressAssignments/d:InstanceAddress", ns):
             subnets[address.get("roleName", "")] = tuple(
-                subnet.get("name", "") for subnet in address.iterfind("c:Subnets/c:Subnet", C)
+                subnet.get("name", "") for subnet in address.iterfind("d:Subnets/d:Subnet", ns)
             )
     return ServiceConfiguration(
         path=path,
@@ -370,8 +475,8 @@ class Service:
     definition: ServiceDefinition
 
     @classmethod
-    def load(cls, root: Path = SOLUTION) -> Service:
-        return cls(root=root, definition=read_definition(root / DEFINITION_FILE))
+    def load(cls, root: Path = SOLUTION, problems: list[ModelError] | None = None) -> Service:
+        return cls(root=root, definition=read_definition(root / DEFINITION_FILE, problems))
 
     @property
     def name(self) -> str:
@@ -398,8 +503,10 @@ class Service:
             for path in self.root.glob(CONFIGURATION_PATTERN)
         )
 
-    def configuration(self, name: str) -> ServiceConfiguration:
-        return read_configuration(self.root / f"ServiceConfiguration.{name}.cscfg")
+    def configuration(
+        self, name: str, problems: list[ModelError] | None = None
+    ) -> ServiceConfiguration:
+        return read_configuration(self.root / f"ServiceConfiguration.{name}.cscfg", problems)
 
     def web_config(self, role: RoleDefinition) -> WebConfig:
         return read_web_config(self.folder(role) / "web.config")

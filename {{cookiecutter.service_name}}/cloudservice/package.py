@@ -5,10 +5,13 @@ Only ``cspack.exe`` makes a .cspkg, and it runs only on Windows: it comes with t
 in ``%ProgramFiles%\\Microsoft SDKs\\Azure\\.NET SDK\\v2.9\\bin``). This command builds
 its command line from ServiceDefinition.csdef: for every role ``/role:<Role>;<folder>``
 (the files of approot), for every site of a web role ``/sites:<Role>;<Site>;<folder>``
-(IIS serves the site from its own copy, sitesroot\\0), and the role properties in
+(IIS serves the site from its own copy, sitesroot\\<n>) and for every virtual application
+or directory in it ``/sites:<Role>;<Site>/<path>;<folder>``, and the role properties in
 deploy/RoleProperties.txt (the .NET Framework version a role is marked with, as
-Visual Studio's build marks it; no .NET code runs in these roles). ``--dry-run``
-prints that command line on any operating system.
+Visual Studio's build marks it; no .NET code runs in these roles). A site's folder is its
+physicalDirectory (relative to the .csdef); the one site without one is served from the
+role folder. ``--dry-run`` prints that command line on any operating system, once
+``check`` finds nothing wrong, as ``package`` needs.
 
 A package of a role that ``prepare`` has not (or no longer) matched to its
 requirements.txt and Python would download them on every instance start, or fail to:
@@ -60,8 +63,27 @@ def site_folder(service: Service, role: RoleDefinition, physical_directory: str 
     """The folder IIS serves a site from: the site's physicalDirectory (relative to the
     .csdef), else the role folder."""
     if physical_directory:
-        return service.root / PureWindowsPath(physical_directory).as_posix()
+        # normpath: "..\\Api" is beside the solution, not inside it.
+        return Path(os.path.normpath(service.root / PureWindowsPath(physical_directory).as_posix()))
     return service.folder(role)
+
+
+def virtual_path_folders(service: Service, role: RoleDefinition) -> list[tuple[str, Path]]:
+    """(virtual path, folder) of each site of a web role, and of each virtual application
+    and directory in it (``<Site>/<path>``), as ``/sites`` gives them to cspack. Only the
+    first site without a physicalDirectory is the role folder, and a virtual path without
+    one has no folder: ``check`` reports both, and those are left out here."""
+    folders = []
+    role_folder_taken = False
+    for site in role.sites:
+        if site.physical_directory or not role_folder_taken:
+            role_folder_taken |= not site.physical_directory
+            folders.append((site.name, site_folder(service, role, site.physical_directory)))
+        for virtual in site.virtual_paths:
+            if virtual.physical_directory:
+                folder = site_folder(service, role, virtual.physical_directory)
+                folders.append((f"{site.name}/{virtual.path}", folder))
+    return folders
 
 
 def cspack_arguments(service: Service, output: Path) -> list[str]:
@@ -70,9 +92,8 @@ def cspack_arguments(service: Service, output: Path) -> list[str]:
     arguments = [DEFINITION_FILE]
     for role in service.roles:
         arguments.append(f"/role:{role.name};{windows_path(root, service.folder(role))}")
-        for site in role.sites:
-            folder = site_folder(service, role, site.physical_directory)
-            arguments.append(f"/sites:{role.name};{site.name};{windows_path(root, folder)}")
+        for virtual_path, folder in virtual_path_folders(service, role):
+            arguments.append(f"/sites:{role.name};{virtual_path};{windows_path(root, folder)}")
         arguments.append(f"/rolePropertiesFile:{role.name};{ROLE_PROPERTIES}")
     arguments.append(f"/out:{windows_path(root, output)}")
     return arguments
@@ -152,7 +173,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="print the cspack command line (run in the solution folder) and stop; any OS",
+        help="check as package does, then print the cspack command line (run in the solution"
+        " folder) and stop; any OS",
     )
     parser.add_argument(
         "--allow-unprepared",
@@ -165,8 +187,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     solution, problems = check.problems(SOLUTION)
-    if solution is None:
+    if problems or solution is None:
         print("\n".join(map(str, problems)), file=sys.stderr)
+        print(
+            "cloudservice package: fix these first (python -m cloudservice check)", file=sys.stderr
+        )
         return 1
     service = solution.service
     output = (args.out or service.root / f"{service.name}.cspkg").resolve()
@@ -174,16 +199,10 @@ def run(args: argparse.Namespace) -> int:
     command = [str(cspack or CSPACK), *cspack_arguments(service, output)]
     reasons = [reason for role in service.roles if (reason := unprepared(service, role))]
     if args.dry_run:
-        for line in [*map(str, problems), *reasons]:
-            print(f"warning: {line}", file=sys.stderr)
+        for reason in reasons:
+            print(f"warning: {reason}", file=sys.stderr)
         print(subprocess.list2cmdline(command))
         return 0
-    if problems:
-        print("\n".join(map(str, problems)), file=sys.stderr)
-        print(
-            "cloudservice package: fix these first (python -m cloudservice check)", file=sys.stderr
-        )
-        return 1
     if reasons and not args.allow_unprepared:
         print("\n".join(reasons), file=sys.stderr)
         print(

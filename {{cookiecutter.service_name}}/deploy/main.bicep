@@ -44,11 +44,15 @@ param packageUrl string
 @secure()
 param configurationUrl string
 
-@description('For HTTPS: resource ID of the Key Vault that holds the certificate; empty for none.')
+@description('For HTTPS: resource ID of the Key Vault that holds the certificates; empty for none.')
 param keyVaultId string = ''
 
-@description('For HTTPS: the certificate\'s secret identifier in that Key Vault (https://<vault>.vault.azure.net/secrets/<name>/<version>); empty for none.')
-param certificateUrl string = ''
+@description('The certificates that ServiceConfiguration.Cloud.cscfg gives the roles, each {thumbprint, certificateUrl}: its thumbprint there and its secret identifier in that Key Vault (https://<vault>.vault.azure.net/secrets/<name>/<version>).')
+param certificates array = []
+
+var vaultCertificates = [for certificate in certificates: {
+  certificateUrl: certificate.certificateUrl
+}]
 
 @description('How an update reaches the update domains.')
 @allowed([
@@ -135,17 +139,13 @@ resource cloudService 'Microsoft.Compute/cloudServices@2022-09-04' = {
       ]
     }
     osProfile: {
-      // The certificate is installed on every instance; its thumbprint goes in the .cscfg.
-      secrets: empty(certificateUrl) ? [] : [
+      // The certificates are installed on every instance; their thumbprints are in the .cscfg.
+      secrets: empty(certificates) ? [] : [
         {
           sourceVault: {
             id: keyVaultId
           }
-          vaultCertificates: [
-            {
-              certificateUrl: certificateUrl
-            }
-          ]
+          vaultCertificates: vaultCertificates
         }
       ]
     }

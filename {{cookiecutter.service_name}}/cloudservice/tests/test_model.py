@@ -9,6 +9,7 @@ from cloudservice.model import (
     ModelError,
     Service,
     Variable,
+    VirtualPath,
     read_configuration,
     read_definition,
     read_web_config,
@@ -191,3 +192,57 @@ def test_this_solution_is_consistent(solution):
             assert path.with_suffix(".py").is_file() or (path / "__init__.py").is_file(), module
         else:
             assert (folder / role.entry_point_script()).is_file()
+
+
+def test_a_missing_namespace_is_named(tmp_path):
+    bare = DEFINITION.replace(f' xmlns="{DEFINITION_NS}"', "")
+    with pytest.raises(ModelError) as raised:
+        read_definition(write(tmp_path / "ServiceDefinition.csdef", bare))
+    assert raised.value.problem == (
+        f'the root element <ServiceDefinition> has no namespace; it needs xmlns="{DEFINITION_NS}"'
+    )
+    other = CONFIGURATION.replace("2008/10/ServiceConfiguration", "2008/10/Other")
+    with pytest.raises(ModelError, match=r'is in the namespace "http://schemas.microsoft.com/Serv'):
+        read_configuration(write(tmp_path / "ServiceConfiguration.Test.cscfg", other))
+
+
+def test_problems_are_collected_and_the_rest_is_read(tmp_path):
+    bare = DEFINITION.replace(f' xmlns="{DEFINITION_NS}"', "").replace('port="80" l', 'port="x" l')
+    problems = []
+    definition = read_definition(write(tmp_path / "ServiceDefinition.csdef", bare), problems)
+    assert [error.problem for error in problems] == [
+        f'the root element <ServiceDefinition> has no namespace; it needs xmlns="{DEFINITION_NS}"',
+        '<InputEndpoint port="x"> is not a whole number',
+    ]
+    assert [role.name for role in definition.roles] == ["Site", "Jobs"]
+    assert definition.roles[0].endpoints[0].port is None
+    assert definition.roles[1].vm_size == "Standard_A1_v2"
+
+    broken = CONFIGURATION.replace('count="3"', 'count="two"')
+    broken = broken.replace('<Instances count="1" />', "")
+    problems = []
+    configuration = read_configuration(
+        write(tmp_path / "ServiceConfiguration.Test.cscfg", broken), problems
+    )
+    assert [str(error) for error in problems] == [
+        'ServiceConfiguration.Test.cscfg: <Instances count="two"> is not a whole number',
+        'ServiceConfiguration.Test.cscfg: <Role name="Jobs"> has no <Instances count=...>',
+    ]
+    assert [role.instances for role in configuration.roles] == [None, None]
+    assert configuration.subnets == {"Site": ("front",)}
+
+
+def test_reads_the_virtual_applications_and_directories_of_a_site(tmp_path):
+    nested = DEFINITION.replace(
+        '<Site name="Web">',
+        '<Site name="Web"><VirtualApplication name="api" physicalDirectory="Api">'
+        '<VirtualDirectory name="static" physicalDirectory="Api\\Static" />'
+        '</VirtualApplication><VirtualDirectory name="files" />',
+    )
+    site = read_definition(write(tmp_path / "ServiceDefinition.csdef", nested)).roles[0].sites[0]
+    assert site.virtual_paths == (
+        VirtualPath("api", "VirtualApplication", "Api"),
+        VirtualPath("api/static", "VirtualDirectory", "Api\\Static"),
+        VirtualPath("files", "VirtualDirectory", None),
+    )
+    assert site.endpoints == ("HttpIn",)

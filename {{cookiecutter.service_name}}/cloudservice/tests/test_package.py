@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import pytest
 
 from cloudservice import package
-{% if roles | selectattr("web") | list %}
 from cloudservice.model import Service
+{% if roles | selectattr("web") | list %}
 from cloudservice.tests.solution_copy import copy_solution, edit
 {% else %}
 from cloudservice.tests.solution_copy import copy_solution
@@ -64,3 +64,42 @@ def test_cspack_is_found_in_the_newest_sdk(tmp_path, monkeypatch):
 def test_an_unprepared_role_is_named(copy):
     role = copy.roles[0]
     assert package.unprepared(copy, role) == f"{role.name} has no wheelhouse"
+
+
+SITES = """<?xml version="1.0" encoding="utf-8"?>
+<ServiceDefinition name="Portal"
+    xmlns="http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition">
+  <WebRole name="Front" vmsize="Standard_D1_v2">
+    <Sites>
+      <Site name="Web">
+        <VirtualApplication name="api" physicalDirectory="..\\Api">
+          <VirtualDirectory name="docs" physicalDirectory="Docs" />
+        </VirtualApplication>
+        <Bindings><Binding name="Http" endpointName="Http" /></Bindings>
+      </Site>
+      <Site name="Blog" physicalDirectory="Blog\\www">
+        <Bindings><Binding name="Http" endpointName="Http" hostHeader="blog.example" /></Bindings>
+      </Site>
+      <Site name="Shop">
+        <Bindings><Binding name="Http" endpointName="Http" hostHeader="shop.example" /></Bindings>
+      </Site>
+    </Sites>
+    <Endpoints><InputEndpoint name="Http" protocol="http" port="80" /></Endpoints>
+  </WebRole>
+</ServiceDefinition>
+"""
+
+
+def test_every_site_and_virtual_path_gets_its_own_folder(tmp_path):
+    root = tmp_path / "Portal"
+    root.mkdir()
+    (root / "ServiceDefinition.csdef").write_text(SITES, encoding="utf-8")
+    service = Service.load(root)
+    arguments = package.cspack_arguments(service, root / "Portal.cspkg")
+    assert [argument for argument in arguments if argument.startswith("/sites:")] == [
+        "/sites:Front;Web;Front",
+        "/sites:Front;Web/api;" + str(PureWindowsPath(tmp_path / "Api")),
+        "/sites:Front;Web/api/docs;Docs",
+        "/sites:Front;Blog;Blog\\www",
+        # Shop has no physicalDirectory either: the role folder is Web's (check says so).
+    ]
