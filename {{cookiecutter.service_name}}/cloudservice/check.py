@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
+from cloudservice.containerapps import drift as container_apps_agree
 from cloudservice.model import (
     DEFINITION_FILE,
     SOLUTION,
@@ -438,6 +439,7 @@ RULES = (
     role_files,
     web_config_matches,
     deploy_files_agree,
+    container_apps_agree,
 )
 
 
