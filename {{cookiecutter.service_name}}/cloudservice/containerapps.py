@@ -518,6 +518,28 @@ def probe(kind: str, path: str, period: int, failures: int) -> dict:
     }
 
 
+# The checkov findings this design accepts, each with its reason (written into the resource).
+REGISTRY_SKIPS = {
+    "CKV_AZURE_139": "azd's remote build and the apps reach the registry over the internet;"
+    " a private one needs the Premium tier and a virtual network",
+    "CKV_AZURE_163": "image scanning is Microsoft Defender for Containers' job, switched on"
+    " per subscription, not a registry setting",
+    "CKV_AZURE_166": "quarantine needs the Premium tier; azd pushes only images it built",
+}
+STORAGE_SKIPS = {
+    "CKV_AZURE_35": "the apps reach the queues over the public endpoint, with the identity;"
+    " denying it needs a virtual network for the Container Apps environment",
+    "CKV_AZURE_206": "the queues hold work in flight, which locally redundant storage keeps"
+    " within the region; choose Standard_GRS for more",
+    "CKV_AZURE_43": "checkov cannot evaluate the name: 'st' and uniqueString's 13 lower-case"
+    " letters and digits, within the rules",
+}
+
+
+def checkov_skips(skips: dict[str, str]) -> dict:
+    return {Comment(f"checkov:skip={check}: {reason}"): None for check, reason in skips.items()}
+
+
 def resources_bicep(plan: Plan) -> str:
     queue_apps = [app for app in plan.apps if app.queue]
     parts = [
@@ -596,28 +618,15 @@ def resources_bicep(plan: Plan) -> str:
             "containerRegistry",
             "Microsoft.ContainerRegistry/registries@2023-07-01",
             {
+                **checkov_skips(REGISTRY_SKIPS),
                 "name": Raw("'cr${resourceToken}'"),
                 "location": Raw("location"),
                 "tags": Raw("tags"),
                 "sku": {"name": "Basic"},
                 "properties": {"adminUserEnabled": False, "anonymousPullEnabled": False},
             },
-            comment=(
-                "azd builds each role's image here (remote build) and the apps pull it with\n"
-                "the identity.\n"
-                "checkov:skip=CKV_AZURE_139: the apps and azd's remote build reach it over the"
-                " internet; a\n"
-                "private registry needs the Premium tier and a virtual network\n"
-                "checkov:skip=CKV_AZURE_163: image scanning is Microsoft Defender's, not the"
-                " registry's\n"
-                "checkov:skip=CKV_AZURE_164: trusted (signed) images need the Premium tier\n"
-                "checkov:skip=CKV_AZURE_165: geo-replication needs the Premium tier\n"
-                "checkov:skip=CKV_AZURE_166: quarantine needs the Premium tier\n"
-                "checkov:skip=CKV_AZURE_167: retention of untagged manifests needs the Premium"
-                " tier\n"
-                "checkov:skip=CKV_AZURE_233: zone redundancy needs the Premium tier\n"
-                "checkov:skip=CKV_AZURE_237: dedicated data endpoints need the Premium tier"
-            ),
+            comment="azd builds each role's image here (remote build); the apps pull it with"
+            " the identity.",
         )
     )
     parts.append(
@@ -635,6 +644,7 @@ def resources_bicep(plan: Plan) -> str:
             "storage",
             "Microsoft.Storage/storageAccounts@2023-05-01",
             {
+                **checkov_skips(STORAGE_SKIPS),
                 "name": Raw("'st${resourceToken}'"),
                 "location": Raw("location"),
                 "tags": Raw("tags"),
@@ -648,21 +658,7 @@ def resources_bicep(plan: Plan) -> str:
                     "allowSharedKeyAccess": False,
                 },
             },
-            comment=(
-                "The queues, read and written with the identity instead of the account key.\n"
-                "checkov:skip=CKV_AZURE_33: queue logging is the classic Storage Analytics"
-                " logging,\n"
-                "which needs the account key this account refuses; use a diagnostic setting"
-                " instead\n"
-                "checkov:skip=CKV_AZURE_59: the apps reach the queues over the public endpoint;"
-                " closing\n"
-                "it needs a virtual network for the Container Apps environment and a private"
-                " endpoint\n"
-                "checkov:skip=CKV_AZURE_206: the queues hold work in flight, which locally"
-                " redundant\n"
-                "storage keeps safe within the region; choose Standard_GRS for more\n"
-                "checkov:skip=CKV2_AZURE_1: customer-managed keys need a Key Vault of your own"
-            ),
+            comment="The queues, used with the identity instead of the account key.",
         )
     )
     if queue_apps:
