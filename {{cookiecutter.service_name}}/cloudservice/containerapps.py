@@ -174,8 +174,8 @@ def kebab(name: str) -> str:
 
 
 def is_secret(setting: str) -> bool:
-    parts = {word.lower() for word in words(setting)}
-    return bool(parts & SECRET_WORDS) or "connectionstring" in "".join(parts)
+    parts = [word.lower() for word in words(setting)]
+    return bool(set(parts) & SECRET_WORDS) or "connectionstring" in "".join(parts)
 
 
 def uses_identity(role: RoleDefinition) -> bool:
