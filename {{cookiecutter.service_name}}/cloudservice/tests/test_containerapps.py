@@ -49,7 +49,9 @@ def test_names_and_words():
     assert containerapps.kebab("StorageConnectionString") == "storage-connection-string"
     assert containerapps.is_secret("SECRET_KEY") and containerapps.is_secret("DbPassword")
     assert containerapps.is_secret("ReportsConnectionString")
-    assert not containerapps.is_secret("QueueName") and not containerapps.is_secret("MaxIdleBackoffSeconds")
+    assert not containerapps.is_secret("QueueName") and not containerapps.is_secret(
+        "MaxIdleBackoffSeconds"
+    )
     taken: set[str] = set()
     names = []
     for role in ("Web_Site", "web-site", "A" * 40):
@@ -68,11 +70,16 @@ def test_the_written_files_are_those_in_the_solution(solution: Service):
 
 def test_a_bad_cscfg_leaves_every_file_as_it_was(solution_copy: Service):
     before = {name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES}
-    edit(solution_copy.root / "ServiceConfiguration.Cloud.cscfg", 'name="VisibilityTimeoutSeconds" value="30"',
-         'name="VisibilityTimeoutSeconds" value="half a minute"')
+    edit(
+        solution_copy.root / "ServiceConfiguration.Cloud.cscfg",
+        'name="VisibilityTimeoutSeconds" value="30"',
+        'name="VisibilityTimeoutSeconds" value="half a minute"',
+    )
     with pytest.raises(ModelError, match="VisibilityTimeoutSeconds"):
         containerapps.write(solution_copy)
-    assert {name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES} == before
+    assert {
+        name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES
+    } == before
     assert not [p for p in (solution_copy.root / "infra").iterdir() if p.name.startswith(".")]
 
 
@@ -83,14 +90,19 @@ def test_drift_names_each_missing_and_extra_piece(solution_copy: Service):
     yaml_text = (root / "azure.yaml").read_text(encoding="utf-8")
     edit(root / "azure.yaml", f"  {worker.name}:\n", "  Retired:\n")
     edit(root / "infra/resources.bicep", f"  name: '{queue}-poison'", "  name: 'elsewhere'")
-    edit(root / "infra/resources.bicep", "name: 'MaxDequeueCount'\n              value: '5'",
-         "name: 'MaxDequeueCount'\n              value: '9'")
+    edit(
+        root / "infra/resources.bicep",
+        "name: 'MaxDequeueCount'\n              value: '5'",
+        "name: 'MaxDequeueCount'\n              value: '9'",
+    )
     edit(root / "infra/resources.bicep", "name: 'MessageEncoding'", "name: 'MessageFormat'")
     found = [f"{file}: {text}" for file, text in containerapps.problems(solution_copy)]
     assert found == [
-        f"azure.yaml: has no service for the role {worker.name}; run python -m cloudservice containerapps",
-        f"azure.yaml: has a service Retired, a role ServiceDefinition.csdef lacks",
-        f"infra/resources.bicep: the app of {worker.name} has no environment variable MessageEncoding",
+        f"azure.yaml: has no service for the role {worker.name};"
+        " run python -m cloudservice containerapps",
+        "azure.yaml: has a service Retired, a role ServiceDefinition.csdef lacks",
+        f"infra/resources.bicep: the app of {worker.name} has no environment variable"
+        " MessageEncoding",
         f"infra/resources.bicep: the app of {worker.name} sets MaxDequeueCount to '9', but"
         " ServiceConfiguration.Cloud.cscfg has '5'",
         f"infra/resources.bicep: the app of {worker.name} sets MessageFormat, which"
@@ -116,8 +128,11 @@ def test_missing_files_are_reported(solution_copy: Service):
 def test_the_reader_reads_what_the_writer_writes(solution: Service):
     source = containerapps.render(solution)[containerapps.RESOURCES_BICEP]
     declared = containerapps.read_resources(source)
-    apps = [body for _, kind, existing, body in declared
-            if kind.startswith("Microsoft.App/containerApps") and not existing]
+    apps = [
+        body
+        for _, kind, existing, body in declared
+        if kind.startswith("Microsoft.App/containerApps") and not existing
+    ]
     assert len(apps) == len(solution.roles)
     parameters = json.loads(containerapps.render(solution)[containerapps.PARAMETERS_JSON])
     assert parameters["parameters"]["environmentName"] == {"value": "${AZURE_ENV_NAME}"}
