@@ -185,9 +185,11 @@ def uses_identity(role: RoleDefinition) -> bool:
 
 
 def app_name(role: str, taken: set[str]) -> str:
-    """A Container App name (lower case letters, digits and single hyphens, at most 32)."""
+    """A Container App name: 2 to 32 lower-case letters, digits and single hyphens."""
     base = re.sub(r"-+", "-", re.sub(r"[^a-z0-9]", "-", role.lower()))[:APP_NAME_LENGTH]
     base = base.strip("-")
+    if len(base) < 2:
+        base += "-app"
     name, number = base, 2
     while name in taken:
         suffix = f"-{number}"

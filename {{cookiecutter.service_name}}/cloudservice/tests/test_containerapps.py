@@ -54,10 +54,10 @@ def test_names_and_words():
     )
     taken: set[str] = set()
     names = []
-    for role in ("Web_Site", "web-site", "A" * 40):
+    for role in ("Web_Site", "web-site", "A" * 40, "W"):
         names.append(containerapps.app_name(role, taken))
         taken.add(names[-1])
-    assert names == ["web-site", "web-site-2", "a" * 32]
+    assert names == ["web-site", "web-site-2", "a" * 32, "w-app"]
     assert containerapps.bicep_string("it's ${x}") == "'it\\'s \\${x}'"
 
 
