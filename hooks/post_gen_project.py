@@ -108,12 +108,14 @@ def write_container_apps_files(solution: Path) -> None:
     """azure.yaml and infra/, written by the solution's own `python -m cloudservice
     containerapps` code from its service files (one generator for both)."""
     sys.path.insert(0, str(solution))
+    previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # leave no __pycache__
     try:
         from cloudservice import containerapps, model
 
         containerapps.write(model.Service.load(solution))
     finally:
         sys.path.remove(str(solution))
+        sys.dont_write_bytecode = previous
         for name in [name for name in sys.modules if name.partition(".")[0] == "cloudservice"]:
             del sys.modules[name]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+
 def reference_folder() -> Path:
     """shared/reference beside the repository (or beside a folder that holds it, as for a
     git worktree); the usual place when none is found."""

@@ -38,6 +38,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cloudservice.model import (
     DEFINITION_FILE,
@@ -47,6 +48,9 @@ from cloudservice.model import (
     Service,
     ServiceConfiguration,
 )
+
+if TYPE_CHECKING:
+    from cloudservice import check
 
 CONFIGURATION = "Cloud"
 AZURE_YAML = "azure.yaml"
@@ -197,9 +201,13 @@ def app_name(role: str, taken: set[str]) -> str:
     return name
 
 
+class SettingValueError(ModelError):
+    """A setting whose value Container Apps needs in another form."""
+
+
 def whole_number(configuration: ServiceConfiguration, role: str, setting: str, text: str) -> int:
     if not text.strip().isdigit():
-        raise ModelError(
+        raise SettingValueError(
             configuration.path, f'role {role} has {setting}="{text}"; it must be a whole number'
         )
     return int(text)
@@ -1098,6 +1106,9 @@ def problems(service: Service) -> Iterator[tuple[str, str]]:
     """(file, problem) for every way azure.yaml and infra/ disagree with the model."""
     try:
         plan = make_plan(service)
+    except SettingValueError as error:
+        yield error.source.name, error.problem
+        return
     except ModelError:
         return  # check's other rules report the service files
     regenerate = "; run python -m cloudservice containerapps"
@@ -1230,9 +1241,9 @@ def app_problems(file: str, app: App, body: dict) -> Iterator[tuple[str, str]]:
         )
 
 
-def drift(solution) -> Iterator:  # noqa: ANN001 - check.Solution; check imports this module
+def drift(solution: check.Solution) -> Iterator[check.Problem]:
     """check's rule: azure.yaml and infra/ describe the roles the service files do."""
-    from cloudservice.check import Problem
+    from cloudservice.check import Problem  # check imports this module
 
     for file, text in problems(solution.service):
         yield Problem(file, text)

@@ -81,6 +81,14 @@ def test_a_bad_cscfg_leaves_every_file_as_it_was(solution_copy: Service):
         name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES
     } == before
     assert not [p for p in (solution_copy.root / "infra").iterdir() if p.name.startswith(".")]
+    worker = next(role for role in solution_copy.roles if not role.web)
+    assert list(containerapps.problems(solution_copy)) == [
+        (
+            "ServiceConfiguration.Cloud.cscfg",
+            f'role {worker.name} has VisibilityTimeoutSeconds="half a minute"; it must be a whole'
+            " number",
+        )
+    ]
 
 
 def test_drift_names_each_missing_and_extra_piece(solution_copy: Service):
