@@ -358,6 +358,35 @@ def test_a_new_setting_is_drift_until_containerapps_regenerates(solution, tmp_pa
     assert [line for line in tool(copy, "check").stdout.splitlines() if line.startswith(("infra/", "azure.yaml"))] == []
 
 
+@pytest.mark.parametrize("solution", [KIND_COMBINATIONS[-1], {"roles": "A_b:worker a-b:flask W:worker"}],
+                         ids=combination_id, indirect=True)
+def test_the_hook_writes_what_the_command_writes(solution, tmp_path):
+    """One generator: the command, run on a fresh solution, changes no byte."""
+    copy = tmp_path / solution.name
+    shutil.copytree(solution, copy)
+    names = ["azure.yaml", *(f"infra/{path.name}" for path in (solution / "infra").iterdir())]
+    assert sorted(names) == ["azure.yaml", "infra/main.bicep", "infra/main.parameters.json",
+                             "infra/resources.bicep"]
+    assert tool(copy, "containerapps").returncode == 0
+    for name in names:
+        assert (copy / name).read_bytes() == (solution / name).read_bytes(), name
+    assert not list(solution.rglob("__pycache__"))
+
+
+def test_a_role_may_not_take_the_name_of_the_infra_folder(tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path), str(TEMPLATE),
+         "install_packages=no", "roles=Infra:worker"],
+        capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [
+        "ERROR: roles: 'Infra' is already a folder of the solution; choose a name other than"
+        " cloudservice, deploy, infra"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("solution", [KIND_COMBINATIONS[-1]], ids=combination_id, indirect=True)
 def test_the_solutions_own_containerapps_tests_pass(solution, tmp_path):
     copy = tmp_path / solution.name

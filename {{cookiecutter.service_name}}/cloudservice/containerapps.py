@@ -115,7 +115,7 @@ class App:
 
     role: str  # the role name: also the azd service name
     web: bool
-    symbol: str  # the Bicep name of the app resource
+    stem: str  # the role's name in Bicep names: <stem>App, <stem>Exists, <stem>Queue, ...
     name: str  # the Container App's name
     min_replicas: int
     queue: str | None
@@ -125,8 +125,12 @@ class App:
     secrets: tuple[Secret, ...]
 
     @property
+    def symbol(self) -> str:
+        return f"{self.stem}App"
+
+    @property
     def exists_parameter(self) -> str:
-        return f"{self.symbol.removesuffix('App')}Exists"
+        return f"{self.stem}Exists"
 
     @property
     def exists_variable(self) -> str:
@@ -140,10 +144,6 @@ class Plan:
     apps: tuple[App, ...]
 
     @property
-    def queues(self) -> list[str]:
-        return [app.queue for app in self.apps if app.queue]
-
-    @property
     def secure_parameters(self) -> list[tuple[str, str]]:
         """(parameter, what it holds) of every secure parameter."""
         return [
@@ -154,7 +154,8 @@ class Plan:
         ]
 
     @property
-    def min_max_replicas(self) -> int:
+    def lowest_max_replicas(self) -> int:
+        """maxReplicas may not be below any app's minimum."""
         return max(app.min_replicas for app in self.apps)
 
 
@@ -226,7 +227,6 @@ def plan_app(
     service: Service, cloud: ServiceConfiguration, role: RoleDefinition, taken: set[str]
 ) -> App:
     values = cloud.role(role.name).settings
-    symbol = camel(role.name) + "App"
     env: list[Env] = []
     secrets: list[Secret] = []
     supplied = {
@@ -275,7 +275,7 @@ def plan_app(
     return App(
         role=role.name,
         web=role.web,
-        symbol=symbol,
+        stem=camel(role.name),
         name=name,
         # A worker with a queue sleeps at zero replicas until a message comes; one without
         # has nothing to wake it, so it keeps its instances.
@@ -397,9 +397,9 @@ def role_assignment(
     )
 
 
-def container_app(app: App, plan: Plan) -> str:
+def container_app(app: App) -> str:
     existing = resource(
-        app.symbol.removesuffix("App") + "Existing",
+        app.stem + "Existing",
         f"Microsoft.App/containerApps@{APPS_API}",
         {"name": app.name},
         comment="The app as azd last deployed it, if it exists: provisioning keeps its image.",
@@ -415,7 +415,7 @@ def container_app(app: App, plan: Plan) -> str:
     container: dict = {
         "name": app.name,
         "image": Raw(
-            f"{app.exists_parameter} ? {app.symbol.removesuffix('App')}Existing"
+            f"{app.exists_parameter} ? {app.stem}Existing"
             ".properties.template.containers[0].image : placeholderImage"
         ),
         "resources": {"cpu": Raw("json('0.5')"), "memory": "1Gi"},
@@ -565,7 +565,7 @@ def resources_bicep(plan: Plan) -> str:
         )
         + "\nparam principalId string\n",
         description("The most replicas each app may scale out to.")
-        + f"\n@minValue({plan.min_max_replicas})\nparam maxReplicas int\n",
+        + f"\n@minValue({plan.lowest_max_replicas})\nparam maxReplicas int\n",
     ]
     for app in plan.apps:
         parts.append(
@@ -680,7 +680,7 @@ def resources_bicep(plan: Plan) -> str:
             )
         )
         for app in queue_apps:
-            stem = app.symbol.removesuffix("App")
+            stem = app.stem
             parts.append(
                 resource(
                     f"{stem}Queue",
@@ -737,7 +737,7 @@ def resources_bicep(plan: Plan) -> str:
         )
     )
     for app in plan.apps:
-        parts.append(container_app(app, plan))
+        parts.append(container_app(app))
     parts.append(
         description("The login server of the registry azd pushes images to.")
         + "\noutput registryEndpoint string = containerRegistry.properties.loginServer\n"
@@ -768,7 +768,7 @@ def main_bicep(plan: Plan) -> str:
         )
         + "\nparam principalId string = ''\n",
         description("The most replicas each app may scale out to.")
-        + f"\n@minValue({plan.min_max_replicas})\nparam maxReplicas int = 10\n",
+        + f"\n@minValue({plan.lowest_max_replicas})\nparam maxReplicas int = 10\n",
     ]
     for app in plan.apps:
         parts.append(
