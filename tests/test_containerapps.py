@@ -242,6 +242,14 @@ def test_each_role_becomes_an_app_with_its_settings_scale_and_probes(solution):
 
 
 @by_combination
+def test_every_resource_name_is_known_when_the_deployment_starts(solution):
+    """Bicep refuses a name made from runtime values (BCP120), such as an identity's
+    principal ID: names are literals, parameters, or made from resource IDs and names."""
+    for resource in infra_resources(solution):
+        assert ".properties." not in resource.body["name"].text, (resource.symbol, resource.body["name"].text)
+
+
+@by_combination
 def test_main_bicep_follows_azds_conventions(solution):
     main = (solution / "infra" / "main.bicep").read_text(encoding="utf-8")
     assert "targetScope = 'subscription'" in main

@@ -375,7 +375,10 @@ def role_assignment(
     comment: str,
     principal_type: str | None = None,
     condition: str | None = None,
+    name_from: str | None = None,
 ) -> str:
+    """A role assignment; its name must be known when the deployment starts, so it is made
+    from ``name_from`` (the identity's resource ID) rather than a runtime principal ID."""
     properties = {
         "roleDefinitionId": Raw(
             f"subscriptionResourceId('Microsoft.Authorization/roleDefinitions', {role_id})"
@@ -388,7 +391,7 @@ def role_assignment(
         symbol,
         "Microsoft.Authorization/roleAssignments@2022-04-01",
         {
-            "name": Raw(f"guid({scope}.id, {principal}, {role_id})"),
+            "name": Raw(f"guid({scope}.id, {name_from or principal}, {role_id})"),
             "scope": Raw(scope),
             "properties": properties,
         },
@@ -647,6 +650,7 @@ def resources_bicep(plan: Plan) -> str:
             "acrPullRole",
             "The apps pull their images with the identity.",
             principal_type="ServicePrincipal",
+            name_from="identity.id",
         )
     )
     parts.append(
@@ -704,6 +708,7 @@ def resources_bicep(plan: Plan) -> str:
             "queueDataContributorRole",
             "The apps use the queues, and the workers' scale rules count their messages.",
             principal_type="ServicePrincipal",
+            name_from="identity.id",
         )
     )
     parts.append(
@@ -783,7 +788,7 @@ def main_bicep(plan: Plan) -> str:
     parts.append("var tags = {\n  'azd-env-name': environmentName\n}\n")
     parts.append(
         resource(
-            "resourceGroup",
+            "rg",
             "Microsoft.Resources/resourceGroups@2024-03-01",
             {
                 "name": Raw("'rg-${environmentName}'"),
@@ -804,13 +809,13 @@ def main_bicep(plan: Plan) -> str:
         parameters[parameter] = Raw(parameter)
     parts.append(
         "module resources 'resources.bicep' = "
-        + bicep({"name": "resources", "scope": Raw("resourceGroup"), "params": parameters})
+        + bicep({"name": "resources", "scope": Raw("rg"), "params": parameters})
         + "\n"
     )
     outputs = [
         ("AZURE_LOCATION", "location"),
         ("AZURE_TENANT_ID", "tenant().tenantId"),
-        ("AZURE_RESOURCE_GROUP", "resourceGroup.name"),
+        ("AZURE_RESOURCE_GROUP", "rg.name"),
         ("AZURE_CONTAINER_REGISTRY_ENDPOINT", "resources.outputs.registryEndpoint"),
         ("AZURE_STORAGE_ACCOUNT_NAME", "resources.outputs.storageAccountName"),
     ]
