@@ -2,6 +2,7 @@
 
 1. render every file of the solution with the answers and the role plan;
 2. materialise each role into its own folder from the sources of its kind;
+   then write azure.yaml and infra/ (Container Apps) with the solution's own generator;
 3. install the packages into .venv (when asked, and never fatally);
 4. print each role's guidance.
 
@@ -103,6 +104,22 @@ def materialise_roles(solution: Path, context: dict) -> None:
     shutil.rmtree(sources)
 
 
+def write_container_apps_files(solution: Path) -> None:
+    """azure.yaml and infra/, written by the solution's own `python -m cloudservice
+    containerapps` code from its service files (one generator for both)."""
+    sys.path.insert(0, str(solution))
+    previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # leave no __pycache__
+    try:
+        from cloudservice import containerapps, model
+
+        containerapps.write(model.Service.load(solution))
+    finally:
+        sys.path.remove(str(solution))
+        sys.dont_write_bytecode = previous
+        for name in [name for name in sys.modules if name.partition(".")[0] == "cloudservice"]:
+            del sys.modules[name]
+
+
 def run_by_cookiecutter(answers: dict) -> bool:
     """False under cruft, which runs this hook again on every update and diff in
     temporary folders: nothing slow, random or networked may happen there."""
@@ -196,6 +213,7 @@ def main() -> int:
     context = {"cookiecutter": answers, "year": YEAR, **plan}
     render_solution(solution, context)
     materialise_roles(solution, context)
+    write_container_apps_files(solution)
     if run_by_cookiecutter(answers):
         write_local_secret(solution)
         if plan["install_packages"]:

@@ -48,7 +48,7 @@ WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
 }
 # Folders at the solution root. A role folder may not take one of these names
 # (tests check this list against what the template really generates).
-SOLUTION_FOLDERS = {"cloudservice", "deploy"}
+SOLUTION_FOLDERS = {"cloudservice", "deploy", "infra"}
 WEB_SERVERS = ("httpplatformhandler", "wfastcgi")
 OS_FAMILIES = ("7", "6")
 FIRST_WEB_PORT = 80

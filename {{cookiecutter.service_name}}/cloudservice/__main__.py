@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cloudservice import check, deploy, package, prepare
+from cloudservice import check, containerapps, deploy, package, prepare
 from cloudservice.model import ModelError
 
 
@@ -55,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
         "pytest_args", nargs="*", metavar="PYTEST_ARG", help="passed to pytest (after --)"
     )
 
-    for command in (prepare, check, package, deploy):
+    for command in (prepare, check, package, deploy, containerapps):
         command.add_parser(commands)
     return tool
 

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
+from cloudservice.containerapps import drift as container_apps_agree
 from cloudservice.model import (
     CLASSIC_DEFAULT_VM_SIZE,
     CLASSIC_VM_SIZES,
@@ -646,6 +647,7 @@ RULES = (
     sites_have_folders,
     web_config_matches,
     deploy_files_agree,
+    container_apps_agree,
 )
 
 

@@ -1,0 +1,143 @@
+"""The Container Apps files: how the model maps to them, and how check finds drift."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cloudservice import containerapps
+from cloudservice.model import ModelError, Service
+from cloudservice.tests.solution_copy import copy_solution, edit
+
+
+@pytest.fixture
+def solution_copy(tmp_path: Path) -> Service:
+    return copy_solution(tmp_path / "solution")
+
+
+def test_each_role_maps_to_an_app(solution: Service):
+    plan = containerapps.make_plan(solution)
+    cloud = solution.configuration("Cloud")
+    assert [app.role for app in plan.apps] == [role.name for role in solution.roles]
+    for role, app in zip(solution.roles, plan.apps, strict=True):
+        values = cloud.role(role.name).settings
+        env = {item.name: item for item in app.env}
+        assert app.web == role.web
+        assert "ALLOWED_HOSTS" not in env and "CSRF_TRUSTED_ORIGINS" not in env
+        assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"].secret
+        assert env["StorageConnectionString"].value == "''"
+        assert {"StorageQueueEndpoint", "AZURE_CLIENT_ID"} <= set(env)
+        for name in set(role.settings) - set(containerapps.DERIVED_BY_THE_APP):
+            assert name in env
+        if role.web:
+            assert app.min_replicas == cloud.role(role.name).instances
+            assert app.queue is None and app.grace_seconds is None
+            assert env["SECRET_KEY"].secret and env["SECRET_KEY"].value is None
+            assert env["PORT"].value == "'8000'"
+        else:
+            assert app.min_replicas == 0
+            assert app.queue == values["QueueName"]
+            assert app.grace_seconds > int(values["VisibilityTimeoutSeconds"])
+            assert env["QueueName"].value == f"'{values['QueueName']}'"
+
+
+def test_names_and_words():
+    assert containerapps.camel("Orders-api_2") == "ordersApi2"
+    assert containerapps.camel("SECRET_KEY", first_upper=True) == "SecretKey"
+    assert containerapps.kebab("StorageConnectionString") == "storage-connection-string"
+    assert containerapps.is_secret("SECRET_KEY") and containerapps.is_secret("DbPassword")
+    assert containerapps.is_secret("ReportsConnectionString")
+    assert not containerapps.is_secret("QueueName") and not containerapps.is_secret(
+        "MaxIdleBackoffSeconds"
+    )
+    taken: set[str] = set()
+    names = []
+    for role in ("Web_Site", "web-site", "A" * 40, "W"):
+        names.append(containerapps.app_name(role, taken))
+        taken.add(names[-1])
+    assert names == ["web-site", "web-site-2", "a" * 32, "w-app"]
+    assert containerapps.bicep_string("it's ${x}") == "'it\\'s \\${x}'"
+
+
+def test_the_container_apps_files_agree_with_the_service_files(solution: Service):
+    assert list(containerapps.problems(solution)) == []
+
+
+def test_a_bad_cscfg_leaves_every_file_as_it_was(solution_copy: Service):
+    before = {name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES}
+    edit(
+        solution_copy.root / "ServiceConfiguration.Cloud.cscfg",
+        'name="VisibilityTimeoutSeconds" value="30"',
+        'name="VisibilityTimeoutSeconds" value="half a minute"',
+    )
+    with pytest.raises(ModelError, match="VisibilityTimeoutSeconds"):
+        containerapps.write(solution_copy)
+    assert {
+        name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES
+    } == before
+    assert not [p for p in (solution_copy.root / "infra").iterdir() if p.name.startswith(".")]
+    worker = next(role for role in solution_copy.roles if not role.web)
+    assert list(containerapps.problems(solution_copy)) == [
+        (
+            "ServiceConfiguration.Cloud.cscfg",
+            f'role {worker.name} has VisibilityTimeoutSeconds="half a minute"; it must be a whole'
+            " number",
+        )
+    ]
+
+
+def test_drift_names_each_missing_and_extra_piece(solution_copy: Service):
+    root = solution_copy.root
+    worker = next(role for role in solution_copy.roles if not role.web)
+    queue = solution_copy.configuration("Cloud").role(worker.name).settings["QueueName"]
+    yaml_text = (root / "azure.yaml").read_text(encoding="utf-8")
+    edit(root / "azure.yaml", f"  {worker.name}:\n", "  Retired:\n")
+    edit(root / "infra/resources.bicep", f"  name: '{queue}-poison'", "  name: 'elsewhere'")
+    edit(
+        root / "infra/resources.bicep",
+        "name: 'MaxDequeueCount'\n              value: '5'",
+        "name: 'MaxDequeueCount'\n              value: '9'",
+    )
+    edit(root / "infra/resources.bicep", "name: 'MessageEncoding'", "name: 'MessageFormat'")
+    found = [f"{file}: {text}" for file, text in containerapps.problems(solution_copy)]
+    assert found == [
+        f"azure.yaml: has no service for the role {worker.name};"
+        " run python -m cloudservice containerapps",
+        "azure.yaml: has a service Retired, a role ServiceDefinition.csdef lacks",
+        f"infra/resources.bicep: the app of {worker.name} has no environment variable"
+        " MessageEncoding",
+        f"infra/resources.bicep: the app of {worker.name} sets MaxDequeueCount to '9', but"
+        " ServiceConfiguration.Cloud.cscfg has '5'",
+        f"infra/resources.bicep: the app of {worker.name} sets MessageFormat, which"
+        " ServiceDefinition.csdef does not declare for the role",
+        f"infra/resources.bicep: has no storage queue {queue}-poison for the role {worker.name};"
+        " run python -m cloudservice containerapps",
+    ]
+    (root / "azure.yaml").write_text(yaml_text, encoding="utf-8")
+    containerapps.write(solution_copy)
+    assert list(containerapps.problems(solution_copy)) == []
+
+
+def test_missing_files_are_reported(solution_copy: Service):
+    (solution_copy.root / "azure.yaml").unlink()
+    for path in (solution_copy.root / "infra").iterdir():
+        path.unlink()
+    assert list(containerapps.problems(solution_copy)) == [
+        ("azure.yaml", "not found; run python -m cloudservice containerapps"),
+        ("infra", "has no Bicep resources; run python -m cloudservice containerapps"),
+    ]
+
+
+def test_the_reader_reads_what_the_writer_writes(solution: Service):
+    source = containerapps.render(solution)[containerapps.RESOURCES_BICEP]
+    declared = containerapps.read_resources(source)
+    apps = [
+        body
+        for _, kind, existing, body in declared
+        if kind.startswith("Microsoft.App/containerApps") and not existing
+    ]
+    assert len(apps) == len(solution.roles)
+    parameters = json.loads(containerapps.render(solution)[containerapps.PARAMETERS_JSON])
+    assert parameters["parameters"]["environmentName"] == {"value": "${AZURE_ENV_NAME}"}
