@@ -1,6 +1,10 @@
-"""Azurite installed in its cache, then Node.js gone from PATH: ``python -m cloudservice run``
-says that Azurite is unavailable and why, and starts the roles anyway; the worker's own tests
-skip, saying why, rather than fail with FileNotFoundError.
+"""What a first local run meets, beyond the end-to-end run of test_local_run.py.
+
+- Azurite installed in its cache, then Node.js gone from PATH: ``python -m cloudservice run``
+  says that Azurite is unavailable and why, and starts the roles anyway; the worker's own
+  tests skip, saying why, rather than fail with FileNotFoundError.
+- A worker run with the Local .cscfg that has idled long enough to reach its longest wait
+  still handles a new message within a few seconds.
 
 Installing Azurite needs Node.js and npm: without them these tests skip, except in CI.
 """
@@ -19,10 +23,12 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from xml.etree import ElementTree
 
 import psutil
 import pytest
 from conftest import TEMPLATE
+from helpers import CSCFG_NS
 
 WEB = "FlaskWebRole"
 WORKER = "WorkerRole"
@@ -30,6 +36,32 @@ AZURITE_PORTS = (10000, 10001, 10002)
 UNAVAILABLE = "Azurite is unavailable: Azurite runs on Node.js, which is not on PATH"
 START_WITHIN = 60  # seconds
 STOP_WITHIN = 10
+# The longest an idle worker may take to see a new message locally, and the margin allowed
+# on top of it (starting a Python to send the message, Azurite, the worker's log line).
+LOCAL_IDLE_CAP = 5
+MARGIN = 3
+# Run with the solution's Python: Azurite on free ports until stdin closes; one message sent.
+RUN_AZURITE = """
+import sys
+from pathlib import Path
+from cloudservice import azurite
+
+with azurite.running(Path(sys.argv[1])) as storage:
+    print(storage.connection_string, flush=True)
+    sys.stdin.read()
+"""
+SEND_MESSAGE = """
+import sys
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import QueueClient
+
+queue = QueueClient.from_connection_string(sys.argv[1], sys.argv[2])
+try:
+    queue.create_queue()
+except ResourceExistsError:
+    pass
+queue.send_message(sys.argv[3])
+"""
 
 
 def require_node() -> None:
@@ -163,3 +195,81 @@ def test_worker_tests_without_node_skip_saying_why(solution, python, without_nod
     assert "FileNotFoundError" not in report
     assert "the worker tests need Azurite: Azurite runs on Node.js, which is not on PATH" in report
     assert " skipped" in report.strip().splitlines()[-1]
+
+
+def local_settings(solution: Path, role: str) -> dict[str, str]:
+    cscfg = ElementTree.parse(solution / "ServiceConfiguration.Local.cscfg").getroot()
+    settings = cscfg.find(f"{CSCFG_NS}Role[@name='{role}']/{CSCFG_NS}ConfigurationSettings")
+    return {s.get("name"): s.get("value") for s in settings}
+
+
+class Output:
+    """A process's output lines, read as they come."""
+
+    def __init__(self, process: subprocess.Popen):
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, args=(process,), daemon=True).start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.lines.put(line.rstrip("\n"))
+        self.lines.put(None)
+
+    def wait_for(self, text: str, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                return False
+            if line is None:
+                return False
+            self.seen.append(line)
+            if text in line:
+                return True
+        return False
+
+
+@pytest.fixture
+def storage(solution, python, tmp_path):
+    """A connection string to an Azurite of this test's own."""
+    process = subprocess.Popen(
+        [str(python), "-c", RUN_AZURITE, str(tmp_path / "azurite")],
+        cwd=solution, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.stdin.close()
+        process.wait(timeout=30)
+
+
+def test_an_idle_local_worker_sees_a_new_message_within_its_short_cap(solution, python, storage):
+    settings = local_settings(solution, WORKER)
+    cap = float(settings["MaxIdleBackoffSeconds"])
+    assert cap <= LOCAL_IDLE_CAP, "the Local .cscfg lets an idle worker wait too long"
+    environment = {**os.environ, **settings, "StorageConnectionString": storage}
+    worker = subprocess.Popen(
+        [str(python), "-u", "worker.py"],
+        cwd=solution / WORKER, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, encoding="utf-8", errors="replace",
+    )
+    output = Output(worker)
+    try:
+        assert output.wait_for("Reading the queue", START_WITHIN), "\n".join(output.seen)
+        # Waits of 1, 2, 4 ... s reach the cap within twice the cap: idle for longer than that.
+        time.sleep(2 * cap + 2)
+        content = f"sent to an idle worker at {time.time()}"
+        sent = time.monotonic()
+        subprocess.run(
+            [str(python), "-c", SEND_MESSAGE, storage, settings["QueueName"], content],
+            check=True, timeout=30,
+        )
+        handled = output.wait_for(content, cap + MARGIN)
+        took = time.monotonic() - sent
+        assert handled, f"not handled within {cap + MARGIN} s:\n" + "\n".join(output.seen)
+        assert took <= cap + MARGIN
+    finally:
+        worker.terminate()
+        worker.wait(timeout=STOP_WITHIN)
