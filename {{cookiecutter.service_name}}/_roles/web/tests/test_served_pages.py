@@ -102,6 +102,15 @@ def test_every_response_carries_the_security_headers(app, path):
     assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
+def test_error_pages_keep_to_the_content_security_policy(app):
+    missing = get(app, "/no-such-page")
+    assert missing.status == 404
+    parts = PageParts()
+    parts.feed(missing.text)
+    assert {"script", "style"}.isdisjoint(parts.elements), missing.text
+    assert [name for name, _ in parts.attributes if name == "style" or name.startswith("on")] == []
+
+
 def test_the_home_page_keeps_to_the_content_security_policy(app):
     parts = home_page_parts(app)
     # No inline script or style, which default-src 'self' blocks.
