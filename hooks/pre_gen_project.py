@@ -244,8 +244,10 @@ def settings_for(role: Role) -> list[Setting]:
             ),
             Setting(
                 "MaxIdleBackoffSeconds",
+                # Short locally, so that a worker run here sees a new message within seconds;
+                # in the cloud every poll is a storage transaction, billed.
                 cloud="60",
-                local="60",
+                local="2",
                 meaning="the longest wait between polls of an empty queue",
             ),
             Setting(

@@ -2,7 +2,9 @@
 
 One solution per web server holds roles with awkward names, and two Django roles. For each
 role: its own tests pass in an environment holding only its requirements; a real waitress
-serves it with the cloud's settings and with the local ones; placeholders left in the cloud
+serves it with the cloud's settings and with the local ones (the home page naming the instance
+that answered, every response with the security headers, the Content-Security-Policy among
+them, and the page keeping to that policy); placeholders left in the cloud
 settings stop it with a message; proxy headers are believed only as far as the web server
 warrants; Django's deployment checklist passes with the cloud settings; the code passes ruff
 and bandit; the README's guidance holds; the requirements have Windows wheels for every
@@ -20,6 +22,7 @@ import socket
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -212,18 +215,51 @@ def cloud_settings(solution: Path, role: str, **overrides: str) -> dict[str, str
     return {**settings, **overrides}
 
 
-def assert_served(server: Waitress, role: str) -> None:
+class PageParts(HTMLParser):
+    """What of a page a Content-Security-Policy rules on: elements, attributes, loaded URLs."""
+
+    def __init__(self, page: str):
+        super().__init__()
+        self.elements, self.attributes, self.loads = [], [], []
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append(tag)
+        self.attributes += [(name, value or "") for name, value in attrs]
+        self.loads += [value or "" for name, value in attrs if name in ("src", "href") and tag != "a"]
+
+
+def assert_keeps_to_the_policy(page: str) -> None:
+    """No inline script or style, nothing loaded from elsewhere: what default-src 'self' allows."""
+    parts = PageParts(page)
+    assert {"script", "style"}.isdisjoint(parts.elements), parts.elements
+    inline = [name for name, _ in parts.attributes if name == "style" or name.startswith("on")]
+    assert inline == [], inline
+    assert not [value for _, value in parts.attributes if value.strip().lower().startswith("javascript:")]
+    assert parts.loads and all(url.startswith("/") and not url.startswith("//") for url in parts.loads), parts.loads
+
+
+def assert_served(server: Waitress, role: str, instance: str) -> None:
     home = get(server.port, "/")
     assert home.status == 200, server.output()
-    assert f"<h1>{role}</h1>" in home.body.decode()
-    assert home.getheader("X-Content-Type-Options") == "nosniff"
-    assert home.getheader("X-Frame-Options") == "DENY"
+    page = home.body.decode()
+    assert f"<h1>{role}</h1>" in page
+    assert f"<dd>{instance}</dd>" in page, "the home page does not say which instance answered"
+    assert "<dd>test-deployment</dd>" in page
+    assert_keeps_to_the_policy(page)
     health = get(server.port, "/health")
     assert health.status == 200
     assert health.getheader("Content-Type").startswith("application/json")
     static = get(server.port, STATIC_FILES[ROLES[role]])
     assert static.status == 200
     assert static.getheader("Content-Type").startswith("text/css")
+    assert STATIC_FILES[ROLES[role]] in PageParts(page).loads
+    for response in (home, health, static):
+        assert response.getheader("Content-Security-Policy", "").startswith("default-src 'self'")
+        assert response.getheader("Cross-Origin-Opener-Policy") == "same-origin"
+        assert response.getheader("X-Content-Type-Options") == "nosniff"
+        assert response.getheader("X-Frame-Options") == "DENY"
+        assert response.getheader("Referrer-Policy") == "same-origin"
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -234,7 +270,7 @@ def test_role_tests_pass(solution, run_role_tests, role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_waitress_serves_the_role_with_the_cloud_settings(solution, serve, role):
-    assert_served(serve(role, cloud_settings(solution, role)), role)
+    assert_served(serve(role, cloud_settings(solution, role)), role, f"{role}_IN_0")
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -242,7 +278,7 @@ def test_waitress_serves_the_role_with_the_local_settings(solution, serve, role)
     settings = configured_settings(solution, role, "Local")
     assert settings["SECRET_KEY"] == ""  # the solution's .local-secret-key is used instead
     assert (solution / ".local-secret-key").is_file()
-    assert_served(serve(role, settings, emulated=True), role)
+    assert_served(serve(role, settings, emulated=True), role, f"{role}_IN_0")
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -60,6 +60,17 @@ def azurite_script(folder: Path) -> Path:
     return package / manifest["bin"]["azurite"]
 
 
+def node() -> str:
+    """The node program that runs Azurite. Looked for at every use: an Azurite installed
+    earlier stays in the cache when Node.js is later removed or off PATH."""
+    found = shutil.which("node")
+    if found is None:
+        raise AzuriteUnavailable(
+            f"Azurite runs on Node.js, which is not on PATH: {HOW_TO_GET_NODE}"
+        )
+    return found
+
+
 def ensure_installed(log=print) -> Path:
     """Install Azurite into the cache on first use; return the script to run with node."""
     folder = install_folder()
@@ -67,11 +78,10 @@ def ensure_installed(log=print) -> Path:
         return azurite_script(folder)
     except (OSError, KeyError, ValueError):
         pass
+    node()
     npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        raise AzuriteUnavailable(
-            f"Azurite needs Node.js and npm, which are not on PATH: {HOW_TO_GET_NODE}"
-        )
+    if npm is None:
+        raise AzuriteUnavailable(f"npm, which installs Azurite, is not on PATH: {HOW_TO_GET_NODE}")
     log(f"Installing Azurite {AZURITE_VERSION} into {folder} (once) ...")
     # Install beside the final folder and rename it into place, so that two runs
     # installing at the same time never see a half-installed Azurite.
@@ -173,10 +183,11 @@ def start(data_folder: Path, ports: dict[str, int], log=print) -> AzuriteProcess
     """Start Azurite in the background and wait until every service accepts connections.
 
     Its error output goes to ``azurite-errors.log`` in the data folder."""
+    program = node()
     script = ensure_installed(log)
     data_folder.mkdir(parents=True, exist_ok=True)
     command = [
-        shutil.which("node") or "node",
+        program,
         str(script),
         "--silent",
         "--skipApiVersionCheck",

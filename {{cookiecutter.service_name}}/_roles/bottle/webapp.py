@@ -14,32 +14,32 @@ from bottle import Bottle, HTTPError, redirect, request, response, static_file, 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from forwarded_headers import apply_forwarded_headers
-from role_environment import flag, running_locally, secret_key
+from role_environment import flag, role_instance, running_locally, secret_key
+from security_headers import security_headers
 
 ROLE_NAME = "{{ role.name }}"
 HERE = Path(__file__).resolve().parent
 STATIC_ROOT = str(HERE / "static")
 # One list for every call: Bottle caches compiled templates per lookup list.
 TEMPLATE_LOOKUP = [str(HERE / "views")]
-
-# Sent with every response, unless a view sets its own value.
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-# Browsers act on it only when it comes over https.
-HSTS = "max-age=31536000; includeSubDomains; preload"
 # The load balancer probes this path over plain http, whatever HTTPS_ONLY says.
 HEALTH_PATH = "/health"
 
 log = logging.getLogger(__name__)
 
 
+class Site(Bottle):
+    """Bottle, with error pages of one plain line: Bottle's own pages style themselves
+    inline, which the Content-Security-Policy (security_headers.py) blocks."""
+
+    def default_error_handler(self, res: HTTPError) -> str:
+        response.content_type = "text/plain; charset=utf-8"
+        return res.status_line
+
+
 def create_app(config: dict | None = None) -> Bottle:
     """Build the app, configured from the role's environment or, in tests, from ``config``."""
-    app = Bottle()
+    app = Site()
     app.config.update({"HTTPS_ONLY": False, "COOKIE_SECURE": True})
     app.config.update(environment_config() if config is None else config)
     app.add_hook("before_request", before_request)
@@ -62,7 +62,9 @@ def environment_config() -> dict:
 
 
 def home():
-    return template("home", template_lookup=TEMPLATE_LOOKUP, role_name=ROLE_NAME)
+    return template(
+        "home", template_lookup=TEMPLATE_LOOKUP, role_name=ROLE_NAME, instance=role_instance()
+    )
 
 
 def health():
@@ -86,11 +88,10 @@ def before_request() -> None:
 
 
 def add_security_headers() -> None:
-    for name, value in SECURITY_HEADERS.items():
+    """security_headers.py's headers, on every response that does not set its own."""
+    for name, value in security_headers(request.urlparts.scheme == "https").items():
         if name not in response.headers:
             response.set_header(name, value)
-    if request.urlparts.scheme == "https" and "Strict-Transport-Security" not in response.headers:
-        response.set_header("Strict-Transport-Security", HSTS)
 
 
 def server_error(error: HTTPError) -> str:

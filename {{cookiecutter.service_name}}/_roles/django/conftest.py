@@ -9,6 +9,7 @@ import secrets
 
 import django
 import pytest
+from django.core.wsgi import get_wsgi_application
 from django.test import Client
 from django.test.utils import setup_test_environment, teardown_test_environment
 
@@ -42,3 +43,9 @@ def django_test_environment():
 @pytest.fixture
 def client():
     return Client()
+
+
+@pytest.fixture
+def app():
+    """The WSGI application, as a WSGI server calls it."""
+    return get_wsgi_application()

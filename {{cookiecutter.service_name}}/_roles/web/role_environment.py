@@ -1,4 +1,5 @@
-"""What the cloud service gives this role: its settings, its secret key and where to log.
+"""What the cloud service gives this role: its settings, its secret key, where to log, and
+which instance it is.
 
 Every setting declared for the role in ServiceDefinition.csdef reaches the process as an
 environment variable of the same name; ServiceConfiguration.Cloud.cscfg and
@@ -17,6 +18,7 @@ from pathlib import Path
 # per-solution key for local runs is kept there, out of git. Role VMs never have it.
 LOCAL_SECRET_FILE = Path(__file__).resolve().parent.parent / ".local-secret-key"
 PLACEHOLDER = "REPLACE-WITH-"
+NOT_SET = "(not set)"
 LOCAL_KEY_COMMAND = (
     "python -c \"import pathlib, secrets; "
     "pathlib.Path('.local-secret-key').write_text(secrets.token_urlsafe(50))\""
@@ -54,6 +56,18 @@ def running_locally() -> bool:
     """True under ``python -m cloudservice run``, which sets EMULATED=true as the compute
     emulator did. Everywhere else, tests included, the role behaves as in the cloud."""
     return os.environ.get("EMULATED", "").strip().lower() == "true"
+
+
+def role_instance() -> list[tuple[str, str]]:
+    """Which role instance this process is, as (label, value) pairs for a page to show:
+    from the variables ServiceDefinition.csdef gives every instance, which
+    ``python -m cloudservice run`` sets for each local instance as Azure does."""
+    return [
+        ("Role", os.environ.get("ROLE_NAME") or NOT_SET),
+        ("Instance", os.environ.get("ROLE_INSTANCE_ID") or NOT_SET),
+        ("Deployment", os.environ.get("DEPLOYMENT_ID") or NOT_SET),
+        ("Emulated", "true" if running_locally() else "false"),
+    ]
 
 
 def secret_key() -> str:

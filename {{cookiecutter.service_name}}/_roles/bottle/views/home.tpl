@@ -12,6 +12,13 @@
     <p>This Bottle web role is running.</p>
     <p>The page comes from <code>views/home.tpl</code>, served by <code>home()</code> in
       <code>webapp.py</code>.</p>
+    <h2>Answered by</h2>
+    <dl>
+% for label, value in instance:
+      <dt>{{label}}</dt>
+      <dd>{{value}}</dd>
+% end
+    </dl>
   </main>
 </body>
 </html>

@@ -1,10 +1,29 @@
 """Middleware that runs before Django's own (MIDDLEWARE in website/settings.py)."""
 
+from django.conf import settings
 from django.http import JsonResponse
 
 from forwarded_headers import apply_forwarded_headers
+from security_headers import SECURITY_HEADERS
 
 HEALTH_PATH = "/health"
+
+
+def security_headers(get_response):
+    """security_headers.py's headers, on every response that does not set its own (Django's
+    SecurityMiddleware and XFrameOptionsMiddleware set most of them first; the
+    Content-Security-Policy comes from here). With DEBUG on, Django's debug pages need
+    their inline styles and scripts, so they get no Content-Security-Policy."""
+
+    def middleware(request):
+        response = get_response(request)
+        for name, value in SECURITY_HEADERS.items():
+            if name == "Content-Security-Policy" and settings.DEBUG:
+                continue
+            response.headers.setdefault(name, value)
+        return response
+
+    return middleware
 
 
 def forwarded_headers(get_response):

@@ -15,6 +15,14 @@ def test_security_headers_on_pages(client, path):
     assert response["Cross-Origin-Opener-Policy"] == "same-origin"
 
 
+def test_debug_pages_get_no_content_security_policy(client):
+    assert "Content-Security-Policy" in client.get("/no-such-page")
+    with override_settings(DEBUG=True):
+        debug_page = client.get("/no-such-page")
+    assert "<style" in debug_page.content.decode()  # Django's debug pages style themselves inline
+    assert "Content-Security-Policy" not in debug_page
+
+
 def test_static_files_are_not_sniffed(client):
     response = client.get("/static/pages/site.css")
     assert response["X-Content-Type-Options"] == "nosniff"

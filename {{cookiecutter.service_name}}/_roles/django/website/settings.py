@@ -27,6 +27,7 @@ INSTALLED_APPS = [
 DATABASES = {}
 
 MIDDLEWARE = [
+    "pages.middleware.security_headers",
     "pages.middleware.forwarded_headers",
     "pages.middleware.health_check",
     "django.middleware.security.SecurityMiddleware",

@@ -2,6 +2,8 @@
 
 from flask import Blueprint, render_template
 
+from role_environment import role_instance
+
 ROLE_NAME = "{{ role.name }}"
 
 bp = Blueprint("pages", __name__)
@@ -9,7 +11,7 @@ bp = Blueprint("pages", __name__)
 
 @bp.get("/")
 def home():
-    return render_template("home.html", role_name=ROLE_NAME)
+    return render_template("home.html", role_name=ROLE_NAME, instance=role_instance())
 
 
 @bp.get("/health")

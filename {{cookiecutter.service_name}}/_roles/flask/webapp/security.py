@@ -3,16 +3,8 @@
 from flask import Flask, current_app, redirect, request
 
 from forwarded_headers import apply_forwarded_headers
+from security_headers import security_headers
 
-# Sent with every response, unless a view sets its own value.
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-# Browsers act on it only when it comes over https.
-HSTS = "max-age=31536000; includeSubDomains; preload"
 # The load balancer probes this path over plain http, whatever HTTPS_ONLY says.
 HEALTH_PATH = "/health"
 
@@ -41,8 +33,7 @@ def redirect_to_https():
 
 
 def add_security_headers(response):
-    for name, value in SECURITY_HEADERS.items():
+    """security_headers.py's headers, on every response that does not set its own."""
+    for name, value in security_headers(request.is_secure).items():
         response.headers.setdefault(name, value)
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
