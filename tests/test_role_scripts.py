@@ -253,7 +253,25 @@ def test_ps_cmd_runs_the_script_beside_it_and_returns_its_exit_code(solution):
     for option in ("-NoProfile", "-ExecutionPolicy Bypass", '-File "%SCRIPT%"'):
         assert option in command
     assert 'set "SCRIPT=%~dp0%~1"' in text
-    assert text.splitlines()[-1] == "exit /b %ERRORLEVEL%"
+    assert 'set "EXIT_CODE=%ERRORLEVEL%"' in text.splitlines()[text.splitlines().index(command) + 1]
+    assert text.splitlines()[-1] == "exit /b %EXIT_CODE%"
+
+
+def test_ps_cmd_keeps_what_powershell_writes_even_when_it_cannot_start(solution):
+    """Visual Studio's ps.cmd redirected each script's stdout and stderr into the log folder
+    in cmd itself, so a PowerShell that fails to start still leaves its error there."""
+    lines = solution.read("W", "bin/ps.cmd").splitlines()
+    command = next(line for line in lines if "powershell.exe" in line)
+    assert command.endswith(' >> "%STDOUT_LOG%" 2>> "%STDERR_LOG%"'), command
+    assert 'set "LOG_FOLDER=%DIAGNOSTIC_STORE%\\LogFiles"' in [line.strip() for line in lines]
+    assert 'set "STDOUT_LOG=%LOG_FOLDER%\\%~n1.stdout.log"' in lines
+    assert 'set "STDERR_LOG=%LOG_FOLDER%\\%~n1.stderr.log"' in lines
+    made = lines.index('if not exist "%LOG_FOLDER%\\" mkdir "%LOG_FOLDER%"')
+    assert made < lines.index(command)
+    # The exit code is logged too; an echo that ends in a digit before >> would redirect a
+    # handle instead, so the redirection comes first.
+    logged = [line for line in lines if "exited with code" in line]
+    assert logged == ['>> "%STDERR_LOG%" echo %DATE% %TIME% ps.cmd: %SCRIPT% exited with code %EXIT_CODE%']
 
 
 @pytest.mark.parametrize("python_version", sorted(PYTHON_BUILDS))
