@@ -303,3 +303,28 @@ def test_the_parse_check_detects_a_broken_generated_script(solution):
     assert powershell_errors(script) == []
     without_last_brace = script[: script.rindex("}")] + script[script.rindex("}") + 1 :]
     assert powershell_errors(without_last_brace)
+
+
+def fastcgi_settings(script: str) -> dict[str, str]:
+    """The names and values in the script's $FastCgiSettings = [ordered]@{ ... } table."""
+    block = re.search(r"^\$FastCgiSettings = \[ordered\]@\{\r?\n(.*?)^\}", script, re.MULTILINE | re.DOTALL)
+    assert block, "ConfigureCloudService.ps1 has no $FastCgiSettings table"
+    return dict(re.findall(r"^\s*(\w+) = '([^']*)'\s*$", block.group(1), re.MULTILINE))
+
+
+@pytest.mark.parametrize("role", WEB_ROLES)
+def test_wfastcgi_is_registered_so_that_requests_finish_before_a_recycle(solution, role):
+    """IIS signals wfastcgi and waits 30 s before it kills python.exe (as Visual Studio's
+    script registered it); requests may take as long as HttpPlatformHandler's two minutes.
+    A registration of an earlier start gets the settings too: the script sets each one that
+    differs, so a second start changes nothing."""
+    if solution.web_server != "wfastcgi":
+        pytest.skip("only wfastcgi roles have a FastCGI application")
+    script = solution.read(role, "bin/ConfigureCloudService.ps1")
+    assert fastcgi_settings(script) == {
+        "signalBeforeTerminateSeconds": "30", "requestTimeout": "120", "activityTimeout": "120",
+    }  # fmt: skip
+    function = re.search(r"^function Register-FastCgiApplication \{.*?^\}", script, re.MULTILINE | re.DOTALL)[0]
+    assert "\"/+[fullPath='$Python',arguments='$Script'$settings]\"" in function
+    assert '"/$application.$($setting.Key):$($setting.Value)"' in function
+    assert "foreach ($setting in $FastCgiSettings.GetEnumerator())" in function

@@ -47,6 +47,17 @@ $InetSrv = Join-Path $env:SystemRoot 'System32\inetsrv'
 $AppCmd = Join-Path $InetSrv 'appcmd.exe'
 {% if httpplatform %}
 $HttpPlatformHandlerUrl = 'https://go.microsoft.com/fwlink/?LinkId=690721'
+{% else %}
+# The FastCGI application's settings that let requests finish before IIS recycles or stops
+# python.exe: IIS first signals wfastcgi, which finishes the request in hand and exits, and
+# kills the process only signalBeforeTerminateSeconds later. A request may take two minutes,
+# as long as the other web server's web.config allows, instead of FastCGI's default 90
+# seconds, of which at most 30 without output.
+$FastCgiSettings = [ordered]@{
+    signalBeforeTerminateSeconds = '30'
+    requestTimeout = '120'
+    activityTimeout = '120'
+}
 {% endif %}
 # IIS runs the site's processes as application pool identities, which are all members of
 # IIS_IUSRS (this SID, the same in every language of Windows).
@@ -276,20 +287,31 @@ function Get-WfastcgiScript {
 }
 
 function Register-FastCgiApplication {
-    # Adds python.exe + wfastcgi.py to IIS's FastCGI applications, unless it is there already.
+    # Adds python.exe + wfastcgi.py to IIS's FastCGI applications, or brings the settings of
+    # the one already there up to date.
     param(
         [Parameter(Mandatory)] [string] $Python,
         [Parameter(Mandatory)] [string] $Script
     )
+    $application = "[fullPath='$Python',arguments='$Script']"
     [xml] $section = Get-NativeOutput -FilePath $AppCmd -ArgumentList 'list', 'config', '/section:system.webServer/fastCGI'
-    foreach ($application in $section.SelectNodes('//application')) {
-        if ($application.GetAttribute('fullPath') -eq $Python -and $application.GetAttribute('arguments') -eq $Script) {
-            Write-Log "The FastCGI application $Python|$Script is registered."
-            return
+    $registered = $section.SelectNodes('//application') |
+        Where-Object { $_.GetAttribute('fullPath') -eq $Python -and $_.GetAttribute('arguments') -eq $Script } |
+        Select-Object -First 1
+    if ($null -eq $registered) {
+        $settings = ($FastCgiSettings.GetEnumerator() | ForEach-Object { ",$($_.Key)='$($_.Value)'" }) -join ''
+        Invoke-Native -FilePath $AppCmd -ArgumentList 'set', 'config', '/section:system.webServer/fastCGI', `
+            "/+[fullPath='$Python',arguments='$Script'$settings]"
+        return
+    }
+    foreach ($setting in $FastCgiSettings.GetEnumerator()) {
+        # appcmd lists only the attributes that differ from IIS's defaults.
+        if ($registered.GetAttribute($setting.Key) -ne $setting.Value) {
+            Invoke-Native -FilePath $AppCmd -ArgumentList 'set', 'config', '/section:system.webServer/fastCGI', `
+                "/$application.$($setting.Key):$($setting.Value)"
         }
     }
-    Invoke-Native -FilePath $AppCmd -ArgumentList 'set', 'config', '/section:system.webServer/fastCGI', `
-        "/+[fullPath='$Python',arguments='$Script']"
+    Write-Log "The FastCGI application $Python|$Script is registered."
 }
 {% endif %}
 
