@@ -328,3 +328,42 @@ def test_wfastcgi_is_registered_so_that_requests_finish_before_a_recycle(solutio
     assert "\"/+[fullPath='$Python',arguments='$Script'$settings]\"" in function
     assert '"/$application.$($setting.Key):$($setting.Value)"' in function
     assert "foreach ($setting in $FastCgiSettings.GetEnumerator())" in function
+
+
+# A role model as the fabric writes it to %RoleRoot%\RoleModel.xml, for a role whose .csdef
+# has a second site before the role's own: IIS serves each from sitesroot\<its index>.
+ROLE_MODEL = """<?xml version="1.0" encoding="utf-8"?>
+<RoleModel xmlns="http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition" name="Site">
+  <Startup>
+    <Task commandLine="ps.cmd ConfigureCloudService.ps1" executionContext="elevated" relativePath="approot\\bin" />
+  </Startup>
+  <Sites>
+    <Site name="Admin" physicalDirectory="sitesroot\\0" />
+    <Site name="Web" physicalDirectory="sitesroot\\1" />
+  </Sites>
+</RoleModel>
+"""
+
+
+@pytest.mark.parametrize("role", WEB_ROLES)
+def test_configure_script_finds_the_site_as_the_role_model_records_it(solution, role):
+    """The site's folder comes from RoleModel.xml, the site of the .csdef's name, not from
+    a fixed sitesroot\\0; without the model, sitesroot\\0 with a line in the log."""
+    from lxml import etree
+
+    script = solution.read(role, "bin/ConfigureCloudService.ps1")
+    site_name = re.search(r"^\$SiteName = '([^']+)'", script, re.MULTILINE)[1]
+    csdef = ElementTree.parse(solution.path / "ServiceDefinition.csdef").getroot()
+    element = next(child for child in csdef if child.get("name") == role)
+    assert [site.get("name") for site in element.iterfind(f"{CSDEF_NS}Sites/{CSDEF_NS}Site")] == [site_name]
+    namespace = re.search(r"^\$RoleModelNamespace = '([^']+)'", script, re.MULTILINE)[1]
+    assert "{" + namespace + "}" == CSDEF_NS
+    xpath = re.search(r'SelectSingleNode\("([^"]+)", \$namespaces\)', script)[1].replace("$SiteName", site_name)
+    model = etree.fromstring(ROLE_MODEL.encode("utf-8"))
+    found = model.xpath(xpath, namespaces={"sd": namespace})
+    assert [site.get("physicalDirectory") for site in found] == ["sitesroot\\1"]
+    assert "$firstSite = Join-Path $roleRoot 'sitesroot\\0'" in script
+    function = re.search(r"^function Find-SiteRoot \{.*?^\}", script, re.MULTILINE | re.DOTALL)[0]
+    assert function.count("return $firstSite") == 2
+    assert function.count("Write-Log") == 3, "each way of finding the site is logged"
+    assert "$siteRoot = Invoke-Step 'Find the site' { Find-SiteRoot }" in script

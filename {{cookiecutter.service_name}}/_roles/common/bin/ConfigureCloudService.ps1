@@ -38,9 +38,10 @@ $LogFolder = Get-LogFolder
 $LogFile = Join-Path $LogFolder 'ConfigureCloudService.log'
 {% if role.web %}
 
-# IIS serves the site from its own copy of the role's files.
-$SiteRoot = Join-Path (Split-Path -Parent $AppRoot) 'sitesroot\0'
-$WebConfig = Join-Path $SiteRoot 'web.config'
+# IIS serves the site from its own copy of the role's files, in the folder that the role
+# model gives the site of this name in ServiceDefinition.csdef (<Sites><Site name="Web">).
+$SiteName = 'Web'
+$RoleModelNamespace = 'http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition'
 # The site's processes write their logs here.
 $SiteLogFolder = Join-Path $LogFolder 'Site'
 $InetSrv = Join-Path $env:SystemRoot 'System32\inetsrv'
@@ -406,24 +407,69 @@ function Save-XmlDocument {
         $writer.Dispose()
     }
 }
+
+function Get-RoleRoot {
+    # The folder above approot and sitesroot: %RoleRoot% on the VM, where Azure sets it to a
+    # drive without a backslash ("E:", which alone would mean the current folder on E).
+    $root = $env:RoleRoot
+    if (-not $root) {
+        $root = Split-Path -Parent $AppRoot
+    }
+    if (-not $root.EndsWith('\')) {
+        $root += '\'
+    }
+    return $root
+}
+
+function Find-SiteRoot {
+    # The site's folder as the fabric records it in the role model, %RoleRoot%\RoleModel.xml:
+    # <Sites><Site name="Web" physicalDirectory="sitesroot\<n>">, n being the site's place
+    # among the role's sites, relative to %RoleRoot% (or absolute). Without the model, or
+    # without the site in it, the first site's folder.
+    $roleRoot = Get-RoleRoot
+    $roleModel = Join-Path $roleRoot 'RoleModel.xml'
+    $firstSite = Join-Path $roleRoot 'sitesroot\0'
+    if (-not (Test-Path -LiteralPath $roleModel -PathType Leaf)) {
+        Write-Log "There is no $roleModel; the site should be in the first site's folder, $firstSite"
+        return $firstSite
+    }
+    $document = Read-XmlDocument -Path $roleModel
+    $namespaces = New-Object System.Xml.XmlNamespaceManager $document.NameTable
+    $namespaces.AddNamespace('sd', $RoleModelNamespace)
+    $site = $document.SelectSingleNode("/sd:RoleModel/sd:Sites/sd:Site[@name='$SiteName']", $namespaces)
+    if ($null -eq $site -or -not $site.GetAttribute('physicalDirectory')) {
+        Write-Log "$roleModel gives no folder for a site named $SiteName; the site should be in the first site's folder, $firstSite"
+        return $firstSite
+    }
+    $folder = $site.GetAttribute('physicalDirectory')
+    if (-not [IO.Path]::IsPathRooted($folder)) {
+        $folder = Join-Path $roleRoot $folder
+    }
+    Write-Log "The role model puts the site $SiteName in $folder"
+    return $folder
+}
 {% if httpplatform %}
 
 function Update-WebConfig {
     # Gives the site's web.config the absolute paths and the role's settings. Every value is
     # set, never appended, so the file comes out the same however often this runs.
-    param([Parameter(Mandatory)] [string] $Python)
-    $document = Read-XmlDocument -Path $WebConfig
+    param(
+        [Parameter(Mandatory)] [string] $Python,
+        [Parameter(Mandatory)] [string] $SiteRoot
+    )
+    $webConfig = Join-Path $SiteRoot 'web.config'
+    $document = Read-XmlDocument -Path $webConfig
     $httpPlatform = $document.SelectSingleNode('/configuration/system.webServer/httpPlatform')
     $variables = $document.SelectSingleNode('/configuration/system.webServer/httpPlatform/environmentVariables')
     if ($null -eq $variables) {
-        throw "$WebConfig has no system.webServer/httpPlatform/environmentVariables element"
+        throw "$webConfig has no system.webServer/httpPlatform/environmentVariables element"
     }
     $httpPlatform.SetAttribute('processPath', $Python)
     $httpPlatform.SetAttribute('stdoutLogFile', (Join-Path $SiteLogFolder 'python-stdout'))
     Set-SiteVariable -Parent $variables -Name 'PYTHONPATH' -Value $SiteRoot
     Copy-RoleVariables -Parent $variables
-    Save-XmlDocument -Document $document -Path $WebConfig
-    Write-Log "Updated $WebConfig"
+    Save-XmlDocument -Document $document -Path $webConfig
+    Write-Log "Updated $webConfig"
 }
 {% else %}
 
@@ -433,20 +479,22 @@ function Update-WebConfig {
     # the same however often this runs.
     param(
         [Parameter(Mandatory)] [string] $Python,
-        [Parameter(Mandatory)] [string] $Script
+        [Parameter(Mandatory)] [string] $Script,
+        [Parameter(Mandatory)] [string] $SiteRoot
     )
-    $document = Read-XmlDocument -Path $WebConfig
+    $webConfig = Join-Path $SiteRoot 'web.config'
+    $document = Read-XmlDocument -Path $webConfig
     $handler = $document.SelectSingleNode("/configuration/system.webServer/handlers/add[@modules='FastCgiModule']")
     $appSettings = $document.SelectSingleNode('/configuration/appSettings')
     if ($null -eq $handler -or $null -eq $appSettings) {
-        throw "$WebConfig needs appSettings and a handler with modules='FastCgiModule'"
+        throw "$webConfig needs appSettings and a handler with modules='FastCgiModule'"
     }
     $handler.SetAttribute('scriptProcessor', "$Python|$Script")
     Set-SiteVariable -Parent $appSettings -Name 'PYTHONPATH' -Value $SiteRoot
     Set-SiteVariable -Parent $appSettings -Name 'WSGI_LOG' -Value (Join-Path $SiteLogFolder 'wfastcgi.log')
     Copy-RoleVariables -Parent $appSettings
-    Save-XmlDocument -Document $document -Path $WebConfig
-    Write-Log "Updated $WebConfig"
+    Save-XmlDocument -Document $document -Path $webConfig
+    Write-Log "Updated $webConfig"
 }
 {% endif %}
 {% endif %}
@@ -469,7 +517,8 @@ try {
         Grant-IisAccess -Path (Split-Path -Parent $python) -Rights RX
         Grant-IisAccess -Path $SiteLogFolder -Rights M
     }
-    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python }
+    $siteRoot = Invoke-Step 'Find the site' { Find-SiteRoot }
+    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -SiteRoot $siteRoot }
 {% elif role.web %}
     Invoke-Step 'Install wfastcgi' { Invoke-PipInstall -Python $python -Packages 'wfastcgi' }
     $wfastcgi = Invoke-Step 'Find wfastcgi.py' { Get-WfastcgiScript -Python $python }
@@ -480,7 +529,8 @@ try {
         Grant-IisAccess -Path (Split-Path -Parent $python) -Rights RX
         Grant-IisAccess -Path $SiteLogFolder -Rights M
     }
-    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -Script $wfastcgi }
+    $siteRoot = Invoke-Step 'Find the site' { Find-SiteRoot }
+    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -Script $wfastcgi -SiteRoot $siteRoot }
 {% endif %}
     Write-Log 'Done.'
     exit 0
