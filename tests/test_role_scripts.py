@@ -37,10 +37,10 @@ WORDS_OF = {
 
 # The cmdlets of Windows PowerShell 5.1 that the scripts may call.
 CMDLETS = {
-    "Add-Type", "ForEach-Object", "Get-Command", "Get-Date", "Get-Item", "Invoke-WebRequest",
-    "Join-Path", "Move-Item", "New-Item", "New-Object", "Out-Null", "Remove-Item", "Select-Object",
-    "Set-StrictMode", "Split-Path", "Start-Process", "Start-Sleep", "Test-Path", "Where-Object",
-    "Write-Host",
+    "Add-Type", "ConvertTo-Json", "ForEach-Object", "Get-Command", "Get-Date", "Get-Item",
+    "Invoke-RestMethod", "Invoke-WebRequest", "Join-Path", "Move-Item", "New-Item", "New-Object",
+    "Out-Null", "Remove-Item", "Select-Object", "Set-StrictMode", "Split-Path", "Start-Process",
+    "Start-Sleep", "Test-Path", "Where-Object", "Write-Host",
 }  # fmt: skip
 
 BROKEN_SCRIPTS = {
@@ -367,3 +367,42 @@ def test_configure_script_finds_the_site_as_the_role_model_records_it(solution, 
     assert function.count("return $firstSite") == 2
     assert function.count("Write-Log") == 3, "each way of finding the site is logged"
     assert "$siteRoot = Invoke-Step 'Find the site' { Find-SiteRoot }" in script
+
+
+def function_body(script: str, name: str) -> str:
+    return re.search(rf"^function {name} \{{.*?^\}}", script, re.MULTILINE | re.DOTALL)[0]
+
+
+def test_telemetry_is_sent_to_the_connection_strings_endpoint_and_never_fails_a_script(solution):
+    """The scripts' lines go to Application Insights' track endpoint, taken from the role's
+    APPLICATIONINSIGHTS_CONNECTION_STRING; a failure to send becomes a line of the local log."""
+    common = solution.read("W", "bin/Common.ps1")
+    send = function_body(common, "Send-Trace")
+    body = send[send.index("    try {") :]
+    assert body.startswith("    try {\r\n") and re.search(r"\r\n    \} catch \{\r\n        return [^\r\n]+\r\n    \}\r\n\}$", body)
+    assert "throw" not in body
+    target = function_body(common, "Get-TelemetryTarget")
+    assert "$env:APPLICATIONINSIGHTS_CONNECTION_STRING" in target
+    assert "$parts['IngestionEndpoint']" in target and "'https://dc.services.visualstudio.com'" in target
+    assert "+ '/v2/track'" in target
+    for field in ("'Microsoft.ApplicationInsights.{0}.Message'", "baseType = 'MessageData'", "iKey = $target.Key",
+                  "'ai.cloud.role' = \"$env:ROLE_NAME\"", "'ai.cloud.roleInstance' = \"$env:ROLE_INSTANCE_ID\""):
+        assert field in send, field
+    assert "-TimeoutSec 15" in send
+
+
+@pytest.mark.parametrize("role", ("Site", "W"))
+def test_every_way_out_of_the_scripts_sends_their_log(solution, role):
+    configure = solution.read(role, "bin/ConfigureCloudService.ps1")
+    exits = [line.strip() for line in configure.splitlines() if re.match(r"\s*exit\b", line)]
+    assert exits == ["exit $ExitCode"], "only Complete-Run ends the start-up task"
+    complete = function_body(configure, "Complete-Run")
+    assert "Send-Trace -Entries $LogEntries -Source 'ConfigureCloudService.ps1'" in complete
+    assert "Complete-Run -ExitCode 0" in configure and "Complete-Run -ExitCode 1" in configure
+    assert '"FAILED: $($_.Exception.Message)" -Severity 3' in configure
+    if role == "W":
+        launcher = solution.read(role, "bin/LaunchWorker.ps1").splitlines()
+        for number, line in enumerate(launcher):
+            if re.match(r"\s*exit\b", line):
+                assert "Send-Trace" in launcher[number - 1] or "Write-Event" in launcher[number - 1], line
+        assert "Read-LogTail -Path $ErrorLog -From $errorsBefore" in "\n".join(launcher)

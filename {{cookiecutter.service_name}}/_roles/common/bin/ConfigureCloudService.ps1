@@ -36,6 +36,8 @@ $Requirements = Join-Path $AppRoot 'requirements.txt'
 $Wheelhouse = Join-Path $PSScriptRoot 'wheelhouse'
 $LogFolder = Get-LogFolder
 $LogFile = Join-Path $LogFolder 'ConfigureCloudService.log'
+# This run's lines, for Application Insights.
+$LogEntries = New-Object System.Collections.Generic.List[object]
 {% if role.web %}
 
 # IIS serves the site from its own copy of the role's files, in the folder that the role
@@ -80,9 +82,21 @@ $RoleVariables = @(
 {% endif %}
 
 function Write-Log {
-    param([Parameter(Mandatory)] [string] $Message)
+    param(
+        [Parameter(Mandatory)] [string] $Message,
+        [ValidateSet(1, 3)] [int] $Severity = 1
+    )
     Add-LogLine -Path $LogFile -Message $Message
+    $LogEntries.Add((New-LogEntry -Message $Message -Severity $Severity))
     Write-Host $Message
+}
+
+function Complete-Run {
+    # Sends this run's lines to Application Insights (when the role has a connection string),
+    # notes in the log how that went, and ends the script with the exit code.
+    param([Parameter(Mandatory)] [int] $ExitCode)
+    Add-LogLine -Path $LogFile -Message (Send-Trace -Entries $LogEntries -Source 'ConfigureCloudService.ps1')
+    exit $ExitCode
 }
 
 function Invoke-Step {
@@ -142,13 +156,6 @@ function Get-NativeOutput {
     return ($output -join [Environment]::NewLine).Trim()
 }
 {% endif %}
-
-function Enable-Tls12 {
-    # Windows PowerShell 5.1 may not offer TLS 1.2, which nuget.org and Microsoft's
-    # download site require.
-    [Net.ServicePointManager]::SecurityProtocol =
-        [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
-}
 
 function Save-Download {
     # Downloads a file; a network hiccup gets two more tries.
@@ -533,8 +540,8 @@ try {
     Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -Script $wfastcgi -SiteRoot $siteRoot }
 {% endif %}
     Write-Log 'Done.'
-    exit 0
+    Complete-Run -ExitCode 0
 } catch {
-    Write-Log "FAILED: $($_.Exception.Message)"
-    exit 1
+    Write-Log "FAILED: $($_.Exception.Message)" -Severity 3
+    Complete-Run -ExitCode 1
 }
