@@ -156,3 +156,165 @@ def test_deploy_turns_remote_desktop_on_with_the_password_off_the_command_line(c
     )  # fmt: skip
     assert refused.returncode == 1
     assert "--rdp-user needs a password" in refused.stderr
+
+
+# The Windows proof ---------------------------------------------------------------------------
+
+WORKFLOW_SCHEMA = "vendor.github-workflows"
+
+
+def schema_errors(*workflows: Path) -> str:
+    """check-jsonschema's complaints about workflow files, against GitHub's workflow schema
+    (which it carries, so nothing is downloaded); empty when they are valid."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", WORKFLOW_SCHEMA, *map(str, workflows)],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    return "" if completed.returncode == 0 else completed.stdout + completed.stderr
+
+
+def load_yaml(path: Path) -> dict:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe").load(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {"roles": "Site:django Api:flask Jobs:worker"},
+        {"roles": "Jobs:worker W2:worker"},
+        {"roles": "bottle", "web_server": "wfastcgi"},
+    ],
+    ids=["web-and-worker", "workers-only", "web-only"],
+)
+def test_the_solutions_workflow_proves_every_role_on_windows(cookies, answers, tmp_path):
+    solution = bake_solution(cookies, **answers)
+    workflow = solution / ".github" / "workflows" / "tests.yml"
+    assert schema_errors(workflow) == ""
+    job = load_yaml(workflow)["jobs"]["roles-on-windows"]
+    assert job["runs-on"] == "windows-latest"
+    csdef = (solution / "ServiceDefinition.csdef").read_text(encoding="utf-8")
+    from xml.etree import ElementTree
+
+    roles = [(role.get("name"), role.tag.endswith("WebRole")) for role in ElementTree.fromstring(csdef)
+             if role.tag.endswith(("WebRole", "WorkerRole"))]  # fmt: skip
+    assert [entry["role"] for entry in job["strategy"]["matrix"]["include"]] == [name for name, _ in roles]
+    steps = job["steps"]
+    prove = steps[-1]["run"]
+    assert prove == 'python -m cloudservice.fabric prove ${{ matrix.role }} --root "${{ runner.temp }}\\role"'
+    names = [step.get("name", step.get("uses", "")) for step in steps]
+    has_web, has_worker = any(web for _, web in roles), any(not web for _, web in roles)
+    assert ("IIS, which a web role's VM has" in names) == has_web
+    assert any(name.startswith("actions/setup-node") for name in names) == has_worker
+    conditions = [step["if"] for step in steps if "if" in step]
+    assert conditions == (["${{ !matrix.web }}", "${{ matrix.web }}"] if has_web and has_worker else [])
+
+    broken = tmp_path / "broken.yml"
+    broken.write_text(workflow.read_text(encoding="utf-8").replace("runs-on: windows-latest", "runs_on: windows-latest"))
+    assert schema_errors(broken), "the schema check finds a misspelt key"
+
+
+def test_the_templates_workflow_bakes_one_solution_per_web_server_and_proves_each_role():
+    workflow = TEMPLATE / ".github" / "workflows" / "windows.yml"
+    assert schema_errors(workflow) == ""
+    job = load_yaml(workflow)["jobs"]["roles-on-windows"]
+    matrix = job["strategy"]["matrix"]
+    choices = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    assert matrix["web_server"] == choices["web_server"]
+    from helpers import DEFAULT_NAMES, KINDS
+
+    assert matrix["role"] == [DEFAULT_NAMES[kind] for kind in KINDS]
+    bake = next(step["run"] for step in job["steps"] if step.get("name") == "Bake a solution with every role kind")
+    assert f'roles="{" ".join(KINDS)}"' in bake and "web_server=${{ matrix.web_server }}" in bake
+    prove = job["steps"][-1]
+    assert prove["run"] == 'python -m cloudservice.fabric prove ${{ matrix.role }} --root "${{ runner.temp }}\\role"'
+    assert prove["working-directory"].endswith("\\MyCloudService")
+
+
+def fabric(solution: Path, *arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cloudservice.fabric", *arguments],
+        cwd=solution, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_layout_is_the_role_as_on_its_vm(cookies, tmp_path):
+    """What runs here of the Windows proof: the role laid out from the model, its site where
+    the start-up script's role-model query finds it, and the .csdef's whole environment."""
+    import re
+
+    from lxml import etree
+
+    solution = bake_solution(cookies, roles="Site:django Jobs:worker")
+    from xml.etree import ElementTree
+
+    definition = ElementTree.parse(solution / "ServiceDefinition.csdef").getroot()
+    ns = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition}"
+    for role in ("Site", "Jobs"):
+        root = tmp_path / role
+        completed = fabric(solution, "layout", role, "--root", str(root))
+        assert completed.returncode == 0, completed.stderr
+        environment = json.loads((root / "environment.json").read_text(encoding="utf-8"))
+        assert json.loads(completed.stdout) == environment
+        element = next(child for child in definition if child.get("name") == role)
+        for where, variables in (("Startup/Task", environment["startup"]), ("Runtime", environment["runtime"])):
+            path = "/".join(f"{ns}{part}" for part in [*where.split("/"), "Environment", "Variable"])
+            assert list(variables) == [v.get("name") for v in element.iterfind(path)] + ["RoleRoot"]
+            assert not [name for name, value in variables.items() if "REPLACE-WITH" in value]
+            assert variables["EMULATED"] == "false" and variables["ROLE_INSTANCE_ID"] == f"{role}_IN_0"
+            assert variables["RoleRoot"] == str(root.resolve())
+            assert Path(variables["DIAGNOSTIC_STORE"]).is_dir()
+            assert variables["APPLICATIONINSIGHTS_CONNECTION_STRING"].startswith("InstrumentationKey=")
+        assert (root / "approot" / "bin" / "ps.cmd").is_file()
+        assert not (root / "approot" / "tests").exists()
+        script = (root / "approot" / "bin" / "ConfigureCloudService.ps1").read_text(encoding="ascii")
+        model = etree.parse(str(root / "RoleModel.xml"))
+        if role == "Site":
+            assert environment["startup"]["ALLOWED_HOSTS"] == "127.0.0.1,localhost"
+            xpath = re.search(r'SelectSingleNode\("([^"]+)", \$namespaces\)', script)[1].replace("$SiteName", "Web")
+            namespace = re.search(r"^\$RoleModelNamespace = '([^']+)'", script, re.MULTILINE)[1]
+            (site,) = model.xpath(xpath, namespaces={"sd": namespace})
+            folder = root.joinpath(*site.get("physicalDirectory").split("\\"))
+            assert (folder / "web.config").is_file() and folder == root / "sitesroot" / "0"
+        else:
+            assert model.xpath("//*[local-name()='Site']") == [] and not (root / "sitesroot").exists()
+            assert environment["runtime"]["QueueName"] == "jobs"
+
+    again = fabric(solution, "layout", "Site", "--root", str(tmp_path / "Site"))
+    assert again.returncode == 0, "a second layout replaces the first"
+    if sys.platform != "win32":
+        refused = fabric(solution, "prove", "Site", "--root", str(tmp_path / "Site"))
+        assert refused.returncode == 1
+        assert refused.stderr.strip() == "FAILED: Site: prove runs on Windows only; layout runs anywhere"
+
+
+def test_the_ingestion_stand_in_keeps_the_traces_each_script_sends(cookies):
+    """The proof's stand-in for Application Insights, fed what Send-Trace in Common.ps1
+    posts: one JSON array of envelopes per request."""
+    import urllib.request
+
+    solution = bake_solution(cookies, roles="Jobs:worker")
+    sys.path.insert(0, str(solution))
+    try:
+        from cloudservice import fabric as module
+    finally:
+        sys.path.remove(str(solution))
+        sys.modules.pop("cloudservice.fabric", None)
+    envelope = {
+        "name": "Microsoft.ApplicationInsights.00000000000000000000000000000000.Message",
+        "time": "2026-12-01T20:00:00.0000000Z", "iKey": module.INSTRUMENTATION_KEY,
+        "tags": {"ai.cloud.role": "Jobs", "ai.cloud.roleInstance": "Jobs_IN_0"},
+        "data": {"baseType": "MessageData", "baseData": {
+            "ver": 2, "message": "Done.", "severityLevel": 1,
+            "properties": {"source": "ConfigureCloudService.ps1", "deploymentId": "d"}}},
+    }  # fmt: skip
+    with module.ingestion_endpoint() as (address, envelopes):
+        request = urllib.request.Request(
+            f"{address}v2/track", data=json.dumps([envelope, envelope]).encode("utf-8"),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["itemsAccepted"] == 2
+        assert module.traces(envelopes, "ConfigureCloudService.ps1") == ["Done.", "Done."]
+        assert module.traces(envelopes, "LaunchWorker.ps1") == []
