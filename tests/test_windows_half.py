@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
+from helpers import jinja_residue
 
 # The parameters that main.parameters.json and the README named before deploy/ turned to
 # existing networks: a parameter file of an earlier solution must still deploy.
@@ -192,6 +193,7 @@ def test_the_solutions_workflow_proves_every_role_on_windows(cookies, answers, t
     solution = bake_solution(cookies, **answers)
     workflow = solution / ".github" / "workflows" / "tests.yml"
     assert schema_errors(workflow) == ""
+    assert jinja_residue(workflow.parent) == []
     job = load_yaml(workflow)["jobs"]["roles-on-windows"]
     assert job["runs-on"] == "windows-latest"
     csdef = (solution / "ServiceDefinition.csdef").read_text(encoding="utf-8")
@@ -199,10 +201,10 @@ def test_the_solutions_workflow_proves_every_role_on_windows(cookies, answers, t
 
     roles = [(role.get("name"), role.tag.endswith("WebRole")) for role in ElementTree.fromstring(csdef)
              if role.tag.endswith(("WebRole", "WorkerRole"))]  # fmt: skip
-    assert [entry["role"] for entry in job["strategy"]["matrix"]["include"]] == [name for name, _ in roles]
+    assert [entry["role_name"] for entry in job["strategy"]["matrix"]["include"]] == [name for name, _ in roles]
     steps = job["steps"]
     prove = steps[-1]["run"]
-    assert prove == 'python -m cloudservice.fabric prove ${{ matrix.role }} --root "${{ runner.temp }}\\role"'
+    assert prove == 'python -m cloudservice.fabric prove ${{ matrix.role_name }} --root "${{ runner.temp }}\\role"'
     names = [step.get("name", step.get("uses", "")) for step in steps]
     has_web, has_worker = any(web for _, web in roles), any(not web for _, web in roles)
     assert ("IIS, which a web role's VM has" in names) == has_web
@@ -224,11 +226,11 @@ def test_the_templates_workflow_bakes_one_solution_per_web_server_and_proves_eac
     assert matrix["web_server"] == choices["web_server"]
     from helpers import DEFAULT_NAMES, KINDS
 
-    assert matrix["role"] == [DEFAULT_NAMES[kind] for kind in KINDS]
+    assert matrix["role_name"] == [DEFAULT_NAMES[kind] for kind in KINDS]
     bake = next(step["run"] for step in job["steps"] if step.get("name") == "Bake a solution with every role kind")
     assert f'roles="{" ".join(KINDS)}"' in bake and "web_server=${{ matrix.web_server }}" in bake
     prove = job["steps"][-1]
-    assert prove["run"] == 'python -m cloudservice.fabric prove ${{ matrix.role }} --root "${{ runner.temp }}\\role"'
+    assert prove["run"] == 'python -m cloudservice.fabric prove ${{ matrix.role_name }} --root "${{ runner.temp }}\\role"'
     assert prove["working-directory"].endswith("\\MyCloudService")
 
 
