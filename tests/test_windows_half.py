@@ -285,6 +285,12 @@ def test_the_layout_is_the_role_as_on_its_vm(cookies, tmp_path):
 
     again = fabric(solution, "layout", "Site", "--root", str(tmp_path / "Site"))
     assert again.returncode == 0, "a second layout replaces the first"
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me", encoding="utf-8")
+    refused = fabric(solution, "layout", "Site", "--root", str(tmp_path / "mine"))
+    assert refused.returncode == 1
+    assert refused.stderr.strip().endswith("is not empty and holds no layout: give a new folder")
+    assert [path.name for path in (tmp_path / "mine").iterdir()] == ["notes.txt"]
     if sys.platform != "win32":
         refused = fabric(solution, "prove", "Site", "--root", str(tmp_path / "Site"))
         assert refused.returncode == 1

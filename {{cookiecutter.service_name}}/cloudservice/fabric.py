@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gzip
 import http.server
 import json
 import os
@@ -96,8 +97,10 @@ def resolve_variables(
 def layout(service: Service, role: RoleDefinition, root: Path, values: dict[str, str]) -> dict:
     """Lay the role out under ``root`` (its %RoleRoot%) and return what ``environment.json``
     holds: {"startup": {...}, "runtime": {...}}."""
-    if root.exists():
-        shutil.rmtree(root)
+    if (root / ENVIRONMENT_FILE).is_file():
+        shutil.rmtree(root)  # an earlier layout
+    elif root.exists() and any(root.iterdir()):
+        raise ProofFailed(f"{root} is not empty and holds no layout: give a new folder")
     source = service.folder(role)
     ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", "tests", "conftest.py")
     shutil.copytree(source, root / "approot", ignore=ignore)
@@ -153,13 +156,16 @@ class Ingestion(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 - the name http.server calls
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.headers.get("Content-Encoding", "").lower() == "gzip":
+            body = gzip.decompress(body)
         try:
-            posted = json.loads(body.decode("utf-8"))
+            text = body.decode("utf-8")
+            # A JSON array (what Send-Trace posts) or one envelope a line (the SDKs).
+            items = [json.loads(line) for line in text.splitlines() if line.strip()]
         except ValueError:
-            posted = [
-                json.loads(line) for line in body.decode("utf-8").splitlines() if line.strip()
-            ]
-        items = posted if isinstance(posted, list) else [posted]
+            items = []
+        if len(items) == 1 and isinstance(items[0], list):
+            items = items[0]
         self.envelopes.extend(items)
         answer = json.dumps(
             {"itemsReceived": len(items), "itemsAccepted": len(items), "errors": []}
