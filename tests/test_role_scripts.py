@@ -379,7 +379,8 @@ def test_telemetry_is_sent_to_the_connection_strings_endpoint_and_never_fails_a_
     common = solution.read("W", "bin/Common.ps1")
     send = function_body(common, "Send-Trace")
     body = send[send.index("    try {") :]
-    assert body.startswith("    try {\r\n") and re.search(r"\r\n    \} catch \{\r\n        return [^\r\n]+\r\n    \}\r\n\}$", body)
+    assert body.startswith("    try {\r\n")
+    assert re.search(r"\r\n    \} catch \{\r\n        return [^\r\n]+\r\n    \}\r\n\}$", body)
     assert "throw" not in body
     target = function_body(common, "Get-TelemetryTarget")
     assert "$env:APPLICATIONINSIGHTS_CONNECTION_STRING" in target

@@ -61,9 +61,10 @@ def test_deploy_updates_the_service_in_the_network_and_address_it_has(cookies):
         "publicIp": ("Microsoft.Network/publicIPAddresses@2023-09-01", True),
         "cloudService": ("Microsoft.Compute/cloudServices@2024-11-04", False),
     }
-    assert EARLIER_PARAMETERS <= set(parameters)
-    for optional in ("publicIpName", "loadBalancerName", "frontendIpName", "rdpUserName", "rdpPassword", "rdpExpiration"):
-        assert parameters[optional], f"{optional} needs a default"
+    assert set(parameters) >= EARLIER_PARAMETERS
+    optional = ("publicIpName", "loadBalancerName", "frontendIpName", "rdpUserName", "rdpPassword", "rdpExpiration")
+    for name in optional:
+        assert parameters[name], f"{name} needs a default"
     given = json.loads((solution / "deploy" / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
     assert set(given) <= set(parameters)
     readme = (solution / "README.md").read_text(encoding="utf-8")
@@ -87,7 +88,8 @@ def test_the_rdp_extension_sets_only_what_the_rest_spec_has():
     source = (TEMPLATE / "{{cookiecutter.service_name}}" / "deploy" / "main.bicep").read_text(encoding="utf-8")
     block = source[source.index("          name: 'RDPExtension'") : source.index("    osProfile: {")]
     properties = block[block.index("properties: {") :]
-    names = {line.split(":")[0].strip() for line in properties.splitlines()[1:] if ":" in line and not line.strip().startswith("//")}
+    lines = [line.strip() for line in properties.splitlines()[1:]]
+    names = {line.split(":")[0] for line in lines if ":" in line and not line.startswith("//")}
     assert names == {"publisher", "type", "typeHandlerVersion", "autoUpgradeMinorVersion", "rolesAppliedTo",
                      "settings", "protectedSettings"}  # fmt: skip
     assert names <= {name for name, spec in extension.items() if not spec.get("readOnly")}
@@ -162,6 +164,7 @@ def test_deploy_turns_remote_desktop_on_with_the_password_off_the_command_line(c
 # The Windows proof ---------------------------------------------------------------------------
 
 WORKFLOW_SCHEMA = "vendor.github-workflows"
+PROVE = 'python -m cloudservice.fabric prove ${{ matrix.role_name }} --root "${{ runner.temp }}\\role"'
 
 
 def schema_errors(*workflows: Path) -> str:
@@ -204,7 +207,7 @@ def test_the_solutions_workflow_proves_every_role_on_windows(cookies, answers, t
     assert [entry["role_name"] for entry in job["strategy"]["matrix"]["include"]] == [name for name, _ in roles]
     steps = job["steps"]
     prove = steps[-1]["run"]
-    assert prove == 'python -m cloudservice.fabric prove ${{ matrix.role_name }} --root "${{ runner.temp }}\\role"'
+    assert prove == PROVE
     names = [step.get("name", step.get("uses", "")) for step in steps]
     has_web, has_worker = any(web for _, web in roles), any(not web for _, web in roles)
     assert ("IIS, which a web role's VM has" in names) == has_web
@@ -213,7 +216,8 @@ def test_the_solutions_workflow_proves_every_role_on_windows(cookies, answers, t
     assert conditions == (["${{ !matrix.web }}", "${{ matrix.web }}"] if has_web and has_worker else [])
 
     broken = tmp_path / "broken.yml"
-    broken.write_text(workflow.read_text(encoding="utf-8").replace("runs-on: windows-latest", "runs_on: windows-latest"))
+    text = workflow.read_text(encoding="utf-8")
+    broken.write_text(text.replace("runs-on: windows-latest", "runs_on: windows-latest"), encoding="utf-8")
     assert schema_errors(broken), "the schema check finds a misspelt key"
 
 
@@ -230,7 +234,7 @@ def test_the_templates_workflow_bakes_one_solution_per_web_server_and_proves_eac
     bake = next(step["run"] for step in job["steps"] if step.get("name") == "Bake a solution with every role kind")
     assert f'roles="{" ".join(KINDS)}"' in bake and "web_server=${{ matrix.web_server }}" in bake
     prove = job["steps"][-1]
-    assert prove["run"] == 'python -m cloudservice.fabric prove ${{ matrix.role_name }} --root "${{ runner.temp }}\\role"'
+    assert prove["run"] == PROVE
     assert prove["working-directory"].endswith("\\MyCloudService")
 
 
