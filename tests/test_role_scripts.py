@@ -312,14 +312,13 @@ def fastcgi_settings(script: str) -> dict[str, str]:
     return dict(re.findall(r"^\s*(\w+) = '([^']*)'\s*$", block.group(1), re.MULTILINE))
 
 
+@pytest.mark.parametrize("solution", ["wfastcgi"], indirect=True)
 @pytest.mark.parametrize("role", WEB_ROLES)
 def test_wfastcgi_is_registered_so_that_requests_finish_before_a_recycle(solution, role):
     """IIS signals wfastcgi and waits 30 s before it kills python.exe (as Visual Studio's
     script registered it); requests may take as long as HttpPlatformHandler's two minutes.
     A registration of an earlier start gets the settings too: the script sets each one that
     differs, so a second start changes nothing."""
-    if solution.web_server != "wfastcgi":
-        pytest.skip("only wfastcgi roles have a FastCGI application")
     script = solution.read(role, "bin/ConfigureCloudService.ps1")
     assert fastcgi_settings(script) == {
         "signalBeforeTerminateSeconds": "30", "requestTimeout": "120", "activityTimeout": "120",

@@ -67,6 +67,8 @@ def test_deploy_updates_the_service_in_the_network_and_address_it_has(cookies):
         assert parameters[name], f"{name} needs a default"
     given = json.loads((solution / "deploy" / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
     assert set(given) <= set(parameters)
+    # The names of the existing resources are there to be changed to the service's own.
+    assert {"publicIpName", "loadBalancerName", "frontendIpName", "virtualNetworkName", "subnetName"} <= set(given)
     readme = (solution / "README.md").read_text(encoding="utf-8")
     for fact in ("2025-03-31", "April 2026", "**A new service** needs", "### Logs and Remote Desktop",
                  "--rdp-user", "`loadBalancerName`, `frontendIpName`", "LaunchWorker.err.log",
