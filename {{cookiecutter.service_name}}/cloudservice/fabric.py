@@ -137,13 +137,24 @@ def command_folder(root: Path, role: RoleDefinition) -> Path:
     return root / "approot" / "bin" if role.web else root / "approot"
 
 
+def vm_environment(variables: dict[str, str]) -> dict[str, str]:
+    """This machine's environment with the role's variables, less what a role VM does not
+    have and the scripts would take for the role's own Python."""
+    kept = {
+        name: value
+        for name, value in os.environ.items()
+        if name.upper() not in {"PYTHON", "PYTHONHOME", "PYTHONPATH", "VIRTUAL_ENV"}
+    }
+    return {**kept, **variables}
+
+
 def run_startup(root: Path, role: RoleDefinition, environment: dict) -> int:
     command = role.startup[0].command_line
     print(f"> {command} (in {command_folder(root, role)})", flush=True)
     completed = subprocess.run(
         ["cmd.exe", "/d", "/c", command],
         cwd=command_folder(root, role),
-        env={**os.environ, **environment["startup"]},
+        env=vm_environment(environment["startup"]),
         check=False,
     )
     return completed.returncode
@@ -299,7 +310,7 @@ queue.send_message(text)
 def prove_worker(root: Path, environment: dict, envelopes: list[dict]) -> None:
     """Runs the entry point as the fabric does, sends a message with the role's own Python
     and packages, and waits for the worker to log that it handled it."""
-    runtime = {**os.environ, **environment["runtime"]}
+    runtime = vm_environment(environment["runtime"])
     output = log_folder(environment) / "LaunchWorker.log"
     worker = subprocess.Popen(
         ["cmd.exe", "/d", "/c", "bin\\ps.cmd LaunchWorker.ps1 worker.py"],
