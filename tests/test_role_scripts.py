@@ -37,10 +37,10 @@ WORDS_OF = {
 
 # The cmdlets of Windows PowerShell 5.1 that the scripts may call.
 CMDLETS = {
-    "Add-Type", "ForEach-Object", "Get-Command", "Get-Date", "Get-Item", "Invoke-WebRequest",
-    "Join-Path", "Move-Item", "New-Item", "New-Object", "Out-Null", "Remove-Item", "Select-Object",
-    "Set-StrictMode", "Split-Path", "Start-Process", "Start-Sleep", "Test-Path", "Where-Object",
-    "Write-Host",
+    "Add-Type", "ConvertTo-Json", "ForEach-Object", "Get-Command", "Get-Date", "Get-Item",
+    "Invoke-RestMethod", "Invoke-WebRequest", "Join-Path", "Move-Item", "New-Item", "New-Object",
+    "Out-Null", "Remove-Item", "Select-Object", "Set-StrictMode", "Split-Path", "Start-Process",
+    "Start-Sleep", "Test-Path", "Where-Object", "Write-Host",
 }  # fmt: skip
 
 BROKEN_SCRIPTS = {
@@ -253,7 +253,25 @@ def test_ps_cmd_runs_the_script_beside_it_and_returns_its_exit_code(solution):
     for option in ("-NoProfile", "-ExecutionPolicy Bypass", '-File "%SCRIPT%"'):
         assert option in command
     assert 'set "SCRIPT=%~dp0%~1"' in text
-    assert text.splitlines()[-1] == "exit /b %ERRORLEVEL%"
+    assert 'set "EXIT_CODE=%ERRORLEVEL%"' in text.splitlines()[text.splitlines().index(command) + 1]
+    assert text.splitlines()[-1] == "exit /b %EXIT_CODE%"
+
+
+def test_ps_cmd_keeps_what_powershell_writes_even_when_it_cannot_start(solution):
+    """Visual Studio's ps.cmd redirected each script's stdout and stderr into the log folder
+    in cmd itself, so a PowerShell that fails to start still leaves its error there."""
+    lines = solution.read("W", "bin/ps.cmd").splitlines()
+    command = next(line for line in lines if "powershell.exe" in line)
+    assert command.endswith(' >> "%STDOUT_LOG%" 2>> "%STDERR_LOG%"'), command
+    assert 'set "LOG_FOLDER=%DIAGNOSTIC_STORE%\\LogFiles"' in [line.strip() for line in lines]
+    assert 'set "STDOUT_LOG=%LOG_FOLDER%\\%~n1.stdout.log"' in lines
+    assert 'set "STDERR_LOG=%LOG_FOLDER%\\%~n1.stderr.log"' in lines
+    made = lines.index('if not exist "%LOG_FOLDER%\\" mkdir "%LOG_FOLDER%"')
+    assert made < lines.index(command)
+    # The exit code is logged too; an echo that ends in a digit before >> would redirect a
+    # handle instead, so the redirection comes first.
+    logged = [line for line in lines if "exited with code" in line]
+    assert logged == ['>> "%STDERR_LOG%" echo %DATE% %TIME% ps.cmd: %SCRIPT% exited with code %EXIT_CODE%']
 
 
 @pytest.mark.parametrize("python_version", sorted(PYTHON_BUILDS))
@@ -285,3 +303,106 @@ def test_the_parse_check_detects_a_broken_generated_script(solution):
     assert powershell_errors(script) == []
     without_last_brace = script[: script.rindex("}")] + script[script.rindex("}") + 1 :]
     assert powershell_errors(without_last_brace)
+
+
+def fastcgi_settings(script: str) -> dict[str, str]:
+    """The names and values in the script's $FastCgiSettings = [ordered]@{ ... } table."""
+    block = re.search(r"^\$FastCgiSettings = \[ordered\]@\{\r?\n(.*?)^\}", script, re.MULTILINE | re.DOTALL)
+    assert block, "ConfigureCloudService.ps1 has no $FastCgiSettings table"
+    return dict(re.findall(r"^\s*(\w+) = '([^']*)'\s*$", block.group(1), re.MULTILINE))
+
+
+@pytest.mark.parametrize("solution", ["wfastcgi"], indirect=True)
+@pytest.mark.parametrize("role", WEB_ROLES)
+def test_wfastcgi_is_registered_so_that_requests_finish_before_a_recycle(solution, role):
+    """IIS signals wfastcgi and waits 30 s before it kills python.exe (as Visual Studio's
+    script registered it); requests may take as long as HttpPlatformHandler's two minutes.
+    A registration of an earlier start gets the settings too: the script sets each one that
+    differs, so a second start changes nothing."""
+    script = solution.read(role, "bin/ConfigureCloudService.ps1")
+    assert fastcgi_settings(script) == {
+        "signalBeforeTerminateSeconds": "30", "requestTimeout": "120", "activityTimeout": "120",
+    }  # fmt: skip
+    function = re.search(r"^function Register-FastCgiApplication \{.*?^\}", script, re.MULTILINE | re.DOTALL)[0]
+    assert "\"/+[fullPath='$Python',arguments='$Script'$settings]\"" in function
+    assert '"/$application.$($setting.Key):$($setting.Value)"' in function
+    assert "foreach ($setting in $FastCgiSettings.GetEnumerator())" in function
+
+
+# A role model as the fabric writes it to %RoleRoot%\RoleModel.xml, for a role whose .csdef
+# has a second site before the role's own: IIS serves each from sitesroot\<its index>.
+ROLE_MODEL = """<?xml version="1.0" encoding="utf-8"?>
+<RoleModel xmlns="http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition" name="Site">
+  <Startup>
+    <Task commandLine="ps.cmd ConfigureCloudService.ps1" executionContext="elevated" relativePath="approot\\bin" />
+  </Startup>
+  <Sites>
+    <Site name="Admin" physicalDirectory="sitesroot\\0" />
+    <Site name="Web" physicalDirectory="sitesroot\\1" />
+  </Sites>
+</RoleModel>
+"""
+
+
+@pytest.mark.parametrize("role", WEB_ROLES)
+def test_configure_script_finds_the_site_as_the_role_model_records_it(solution, role):
+    """The site's folder comes from RoleModel.xml, the site of the .csdef's name, not from
+    a fixed sitesroot\\0; without the model, sitesroot\\0 with a line in the log."""
+    from lxml import etree
+
+    script = solution.read(role, "bin/ConfigureCloudService.ps1")
+    site_name = re.search(r"^\$SiteName = '([^']+)'", script, re.MULTILINE)[1]
+    csdef = ElementTree.parse(solution.path / "ServiceDefinition.csdef").getroot()
+    element = next(child for child in csdef if child.get("name") == role)
+    assert [site.get("name") for site in element.iterfind(f"{CSDEF_NS}Sites/{CSDEF_NS}Site")] == [site_name]
+    namespace = re.search(r"^\$RoleModelNamespace = '([^']+)'", script, re.MULTILINE)[1]
+    assert "{" + namespace + "}" == CSDEF_NS
+    xpath = re.search(r'SelectSingleNode\("([^"]+)", \$namespaces\)', script)[1].replace("$SiteName", site_name)
+    model = etree.fromstring(ROLE_MODEL.encode("utf-8"))
+    found = model.xpath(xpath, namespaces={"sd": namespace})
+    assert [site.get("physicalDirectory") for site in found] == ["sitesroot\\1"]
+    assert "$firstSite = Join-Path $roleRoot 'sitesroot\\0'" in script
+    function = re.search(r"^function Find-SiteRoot \{.*?^\}", script, re.MULTILINE | re.DOTALL)[0]
+    assert function.count("return $firstSite") == 2
+    assert function.count("Write-Log") == 3, "each way of finding the site is logged"
+    assert "$siteRoot = Invoke-Step 'Find the site' { Find-SiteRoot }" in script
+
+
+def function_body(script: str, name: str) -> str:
+    return re.search(rf"^function {name} \{{.*?^\}}", script, re.MULTILINE | re.DOTALL)[0]
+
+
+def test_telemetry_is_sent_to_the_connection_strings_endpoint_and_never_fails_a_script(solution):
+    """The scripts' lines go to Application Insights' track endpoint, taken from the role's
+    APPLICATIONINSIGHTS_CONNECTION_STRING; a failure to send becomes a line of the local log."""
+    common = solution.read("W", "bin/Common.ps1")
+    send = function_body(common, "Send-Trace")
+    body = send[send.index("    try {") :]
+    assert body.startswith("    try {\r\n")
+    assert re.search(r"\r\n    \} catch \{\r\n        return [^\r\n]+\r\n    \}\r\n\}$", body)
+    assert "throw" not in body
+    target = function_body(common, "Get-TelemetryTarget")
+    assert "$env:APPLICATIONINSIGHTS_CONNECTION_STRING" in target
+    assert "$parts['IngestionEndpoint']" in target and "'https://dc.services.visualstudio.com'" in target
+    assert "+ '/v2/track'" in target
+    for field in ("'Microsoft.ApplicationInsights.{0}.Message'", "baseType = 'MessageData'", "iKey = $target.Key",
+                  "'ai.cloud.role' = \"$env:ROLE_NAME\"", "'ai.cloud.roleInstance' = \"$env:ROLE_INSTANCE_ID\""):
+        assert field in send, field
+    assert "-TimeoutSec 15" in send
+
+
+@pytest.mark.parametrize("role", ("Site", "W"))
+def test_every_way_out_of_the_scripts_sends_their_log(solution, role):
+    configure = solution.read(role, "bin/ConfigureCloudService.ps1")
+    exits = [line.strip() for line in configure.splitlines() if re.match(r"\s*exit\b", line)]
+    assert exits == ["exit $ExitCode"], "only Complete-Run ends the start-up task"
+    complete = function_body(configure, "Complete-Run")
+    assert "Send-Trace -Entries $LogEntries -Source 'ConfigureCloudService.ps1'" in complete
+    assert "Complete-Run -ExitCode 0" in configure and "Complete-Run -ExitCode 1" in configure
+    assert '"FAILED: $($_.Exception.Message)" -Severity 3' in configure
+    if role == "W":
+        launcher = solution.read(role, "bin/LaunchWorker.ps1").splitlines()
+        for number, line in enumerate(launcher):
+            if re.match(r"\s*exit\b", line):
+                assert "Send-Trace" in launcher[number - 1] or "Write-Event" in launcher[number - 1], line
+        assert "Read-LogTail -Path $ErrorLog -From $errorsBefore" in "\n".join(launcher)

@@ -8,12 +8,14 @@ storage account that exist:
 2. make a read-only SAS URL for each that expires in two hours (a user delegation SAS,
    signed with the user's Azure AD sign-in, unless ``--auth-mode key``);
 3. deploy deploy/main.bicep with deploy/main.parameters.json and those URLs, which
-   creates the virtual network, the public IP address and the cloud service, or updates
-   them.
+   updates the cloud service (or creates it, where Azure still allows that) in the virtual
+   network and behind the public IP address that main.parameters.json names: both must
+   exist.
 
-The URLs reach az in a parameters file, never on a command line, where a SAS would
-show in the process list (and ``&`` would end the command in cmd.exe, which runs az on
-Windows). ``--dry-run`` prints the az commands and runs nothing.
+The URLs, and the Remote Desktop password of ``--rdp-user``, reach az in a parameters
+file, never on a command line, where they would show in the process list (and ``&`` would
+end the command in cmd.exe, which runs az on Windows). ``--dry-run`` prints the az commands
+and runs nothing.
 
 Cloud Services (extended support) retires on 2027-03-31, and Azure has refused to
 create new ones since about April 2026: updating a service that exists still works.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import getpass
 import json
 import os
 import shlex
@@ -48,6 +51,7 @@ PARAMETERS_SCHEMA = (
     "https://schema.management.azure.com/schemas/2019-04-01/deploymentParameters.json#"
 )
 AZ_HELP = "https://learn.microsoft.com/cli/azure/install-azure-cli"
+RDP_VARIABLE = "CLOUDSERVICE_RDP_PASSWORD"
 
 
 @dataclass(frozen=True)
@@ -115,13 +119,18 @@ def make_plan(service: Service, args: argparse.Namespace, now: datetime.datetime
     )
 
 
-def urls_parameters(location: str, package_url: str, configuration_url: str) -> dict:
-    """The deployment parameters that change with every deployment."""
+def urls_parameters(
+    location: str, package_url: str, configuration_url: str, rdp: tuple[str, str] | None = None
+) -> dict:
+    """The deployment parameters that change with every deployment; ``rdp`` is the Remote
+    Desktop user and password, when the deployment turns Remote Desktop on."""
     values = {
         "location": location,
         "packageUrl": package_url,
         "configurationUrl": configuration_url,
     }
+    if rdp is not None:
+        values["rdpUserName"], values["rdpPassword"] = rdp
     return {
         "$schema": PARAMETERS_SCHEMA,
         "contentVersion": "1.0.0.0",
@@ -148,11 +157,12 @@ def show(command: list[str]) -> str:
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "deploy",
-        help="upload the package and create or update the cloud service (az CLI)",
+        help="upload the package and update the cloud service (az CLI)",
         description="Upload the .cspkg and ServiceConfiguration.Cloud.cscfg to a blob"
         " container, make short-lived read-only SAS URLs for them, and deploy"
-        " deploy/main.bicep with them: the virtual network, the public IP address and the"
-        " cloud service, created or updated. Needs the Azure CLI, signed in (az login).",
+        " deploy/main.bicep with them: the cloud service, updated in place, in the existing"
+        " virtual network and behind the existing public IP address that"
+        " deploy/main.parameters.json names. Needs the Azure CLI, signed in (az login).",
     )
     parser.add_argument("--resource-group", required=True, metavar="RG", help="an existing one")
     parser.add_argument("--location", required=True, metavar="REGION", help="such as westeurope")
@@ -180,6 +190,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default="login",
         help="login (default): your Azure AD sign-in, which needs the role Storage Blob Data"
         " Contributor on the account; key: the account key",
+    )
+    parser.add_argument(
+        "--rdp-user",
+        metavar="NAME",
+        help="turn Remote Desktop to every instance on for this user, until a week after the"
+        f" deployment; the password comes from {RDP_VARIABLE} or is asked for."
+        " A deployment without it turns Remote Desktop off",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the az commands and run nothing"
@@ -211,7 +228,17 @@ def az(command: list[str], capture: bool = False) -> str:
     return (completed.stdout or "").strip()
 
 
-def deploy(plan: Plan) -> str:
+def rdp_password() -> str:
+    try:
+        password = os.environ.get(RDP_VARIABLE) or getpass.getpass("Remote Desktop password: ")
+    except EOFError:
+        password = ""
+    if not password:
+        raise RuntimeError(f"--rdp-user needs a password: set {RDP_VARIABLE} or type one")
+    return password
+
+
+def deploy(plan: Plan, rdp: tuple[str, str] | None = None) -> str:
     """Carry out the plan; return the service's DNS name."""
     print(f"Uploading to {plan.account}/{plan.container}/{plan.folder}/ ...", flush=True)
     az(plan.create_container())
@@ -221,7 +248,8 @@ def deploy(plan: Plan) -> str:
     print(f"Deploying {plan.service.name} to {plan.resource_group} ...", flush=True)
     with tempfile.TemporaryDirectory(prefix="cloudservice-deploy-") as scratch:
         urls_file = Path(scratch, "urls.json")
-        urls_file.write_text(json.dumps(urls_parameters(plan.location, *urls)), encoding="utf-8")
+        parameters = urls_parameters(plan.location, *urls, rdp)
+        urls_file.write_text(json.dumps(parameters), encoding="utf-8")
         return az(plan.deploy(str(urls_file)), capture=True)
 
 
@@ -251,7 +279,8 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        fqdn = deploy(plan)
+        rdp = None if args.rdp_user is None else (args.rdp_user, rdp_password())
+        fqdn = deploy(plan, rdp)
     except RuntimeError as error:
         print(f"cloudservice deploy: {error}", file=sys.stderr)
         return 1

@@ -1,7 +1,9 @@
-// Azure Cloud Services (extended support) deployment of {{ cookiecutter.service_name }}: the
-// virtual network its roles run in, the public IP address (with a DNS name) of its load
-// balancer, and the cloud service itself, made from the package (.cspkg) and the service
-// configuration (.cscfg) at the given URLs. Deploying again updates the service in place.
+// Azure Cloud Services (extended support) deployment of {{ cookiecutter.service_name }}: the cloud
+// service, made from the package (.cspkg) and the service configuration (.cscfg) at the given
+// URLs, in a virtual network and behind a public IP address (with a DNS name) that exist
+// already in the resource group, as they do for a service being updated. Azure creates no new
+// Basic-SKU public IP addresses since 2025-03-31 and no new cloud services of this kind since
+// April 2026, so this file creates neither; the solution's README says what a new one needs.
 //
 // `python -m cloudservice deploy` uploads the two files, makes short-lived read-only URLs
 // for them and runs `az deployment group create` with this file, main.parameters.json and
@@ -18,23 +20,23 @@ param location string = resourceGroup().location
 @description('The roles: [{name, vmSize, instanceCount}], as in ServiceDefinition.csdef (vmsize) and ServiceConfiguration.Cloud.cscfg (Instances).')
 param roles array
 
-@description('The virtual network that ServiceConfiguration.Cloud.cscfg names in VirtualNetworkSite.')
+@description('The existing virtual network that ServiceConfiguration.Cloud.cscfg names in VirtualNetworkSite.')
 param virtualNetworkName string
 
-@description('The subnet that ServiceConfiguration.Cloud.cscfg gives every role.')
+@description('The existing subnet of that network that ServiceConfiguration.Cloud.cscfg gives every role.')
 param subnetName string
 
-@description('Address space of the virtual network.')
-param addressPrefix string = '10.0.0.0/16'
-
-@description('Address range of the subnet.')
-param subnetPrefix string = '10.0.0.0/24'
-
-@description('Name of the public IP address of the load balancer.')
+@description('The existing public IP address of the service\'s load balancer.')
 param publicIpName string = '${cloudServiceName}-ip'
 
-@description('DNS label of the public IP address: the service answers at <label>.<region>.cloudapp.azure.com.')
+@description('The DNS label of that public IP address: the service answers at <label>.<region>.cloudapp.azure.com. The address keeps the label it has; the deployment\'s output dnsLabelMatches says whether it is this one.')
 param dnsLabel string
+
+@description('The name of the service\'s load balancer configuration; an update must keep the name the service has.')
+param loadBalancerName string = '${cloudServiceName}-lb'
+
+@description('The name of the load balancer\'s frontend IP configuration; an update must keep the name the service has.')
+param frontendIpName string = '${cloudServiceName}-frontend'
 
 @description('URL (with a read SAS) of the service package, the .cspkg.')
 @secure()
@@ -54,6 +56,16 @@ var vaultCertificates = [for certificate in certificates: {
   certificateUrl: certificate.certificateUrl
 }]
 
+@description('For Remote Desktop to the instances: the user name of the RDP extension; empty for no Remote Desktop.')
+param rdpUserName string = ''
+
+@description('For Remote Desktop: that user\'s password.')
+@secure()
+param rdpPassword string = ''
+
+@description('For Remote Desktop: when the user expires (UTC, yyyy-MM-ddTHH:mm:ss); by default a week after the deployment.')
+param rdpExpiration string = dateTimeAdd(utcNow('u'), 'P7D', 'yyyy-MM-ddTHH:mm:ss')
+
 @description('How an update reaches the update domains.')
 @allowed([
   'Auto'
@@ -62,49 +74,22 @@ var vaultCertificates = [for certificate in certificates: {
 ])
 param upgradeMode string = 'Auto'
 
-resource virtualNetwork 'Microsoft.Network/virtualNetworks@2023-09-01' = {
+resource virtualNetwork 'Microsoft.Network/virtualNetworks@2023-09-01' existing = {
   name: virtualNetworkName
-  location: location
-  properties: {
-    addressSpace: {
-      addressPrefixes: [
-        addressPrefix
-      ]
-    }
-    subnets: [
-      {
-        name: subnetName
-        properties: {
-          addressPrefix: subnetPrefix
-        }
-      }
-    ]
-  }
 }
 
-// Cloud services take a Basic public IP address, which the retirement of Basic public IP
-// addresses leaves alone for them.
-resource publicIp 'Microsoft.Network/publicIPAddresses@2023-09-01' = {
+resource subnet 'Microsoft.Network/virtualNetworks/subnets@2023-09-01' existing = {
+  parent: virtualNetwork
+  name: subnetName
+}
+
+resource publicIp 'Microsoft.Network/publicIPAddresses@2023-09-01' existing = {
   name: publicIpName
-  location: location
-  sku: {
-    name: 'Basic'
-  }
-  properties: {
-    publicIPAllocationMethod: 'Dynamic'
-    dnsSettings: {
-      domainNameLabel: dnsLabel
-    }
-  }
 }
 
-resource cloudService 'Microsoft.Compute/cloudServices@2022-09-04' = {
+resource cloudService 'Microsoft.Compute/cloudServices@2024-11-04' = {
   name: cloudServiceName
   location: location
-  // The .cscfg names the virtual network, so it must exist first.
-  dependsOn: [
-    virtualNetwork
-  ]
   properties: {
     packageUrl: packageUrl
     configurationUrl: configurationUrl
@@ -122,11 +107,11 @@ resource cloudService 'Microsoft.Compute/cloudServices@2022-09-04' = {
     networkProfile: {
       loadBalancerConfigurations: [
         {
-          name: '${cloudServiceName}-lb'
+          name: loadBalancerName
           properties: {
             frontendIpConfigurations: [
               {
-                name: '${cloudServiceName}-frontend'
+                name: frontendIpName
                 properties: {
                   publicIPAddress: {
                     id: publicIp.id
@@ -134,6 +119,28 @@ resource cloudService 'Microsoft.Compute/cloudServices@2022-09-04' = {
                 }
               }
             ]
+          }
+        }
+      ]
+    }
+    // The service's extensions are the ones listed here: a deployment without rdpUserName
+    // removes a Remote Desktop extension added by other means.
+    extensionProfile: {
+      extensions: empty(rdpUserName) ? [] : [
+        {
+          name: 'RDPExtension'
+          properties: {
+            publisher: 'Microsoft.Windows.Azure.Extensions'
+            type: 'RDP'
+            typeHandlerVersion: '1.2.1'
+            autoUpgradeMinorVersion: true
+            rolesAppliedTo: [
+              '*'
+            ]
+            // The RDP extension takes its settings as XML text (the REST spec types them as
+            // objects, and its description says so): & and < in the name or password are escaped.
+            settings: '<PublicConfig><UserName>${replace(replace(rdpUserName, '&', '&amp;'), '<', '&lt;')}</UserName><Expiration>${rdpExpiration}</Expiration></PublicConfig>'
+            protectedSettings: '<PrivateConfig><Password>${replace(replace(rdpPassword, '&', '&amp;'), '<', '&lt;')}</Password></PrivateConfig>'
           }
         }
       ]
@@ -152,5 +159,12 @@ resource cloudService 'Microsoft.Compute/cloudServices@2022-09-04' = {
   }
 }
 
+// A deployment whose network, subnet or public IP address is missing fails, naming it.
 @description('Where the service answers.')
 output fqdn string = publicIp.properties.dnsSettings.fqdn
+
+@description('Whether the public IP address has the DNS label of the parameters.')
+output dnsLabelMatches bool = publicIp.properties.dnsSettings.domainNameLabel == dnsLabel
+
+@description('The address range of the roles\' subnet.')
+output subnetAddressPrefix string = subnet.properties.addressPrefix

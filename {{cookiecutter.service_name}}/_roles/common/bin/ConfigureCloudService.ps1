@@ -36,17 +36,31 @@ $Requirements = Join-Path $AppRoot 'requirements.txt'
 $Wheelhouse = Join-Path $PSScriptRoot 'wheelhouse'
 $LogFolder = Get-LogFolder
 $LogFile = Join-Path $LogFolder 'ConfigureCloudService.log'
+# This run's lines, for Application Insights.
+$LogEntries = New-Object System.Collections.Generic.List[object]
 {% if role.web %}
 
-# IIS serves the site from its own copy of the role's files.
-$SiteRoot = Join-Path (Split-Path -Parent $AppRoot) 'sitesroot\0'
-$WebConfig = Join-Path $SiteRoot 'web.config'
+# IIS serves the site from its own copy of the role's files, in the folder that the role
+# model gives the site of this name in ServiceDefinition.csdef (<Sites><Site name="Web">).
+$SiteName = 'Web'
+$RoleModelNamespace = 'http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition'
 # The site's processes write their logs here.
 $SiteLogFolder = Join-Path $LogFolder 'Site'
 $InetSrv = Join-Path $env:SystemRoot 'System32\inetsrv'
 $AppCmd = Join-Path $InetSrv 'appcmd.exe'
 {% if httpplatform %}
 $HttpPlatformHandlerUrl = 'https://go.microsoft.com/fwlink/?LinkId=690721'
+{% else %}
+# The FastCGI application's settings that let requests finish before IIS recycles or stops
+# python.exe: IIS first signals wfastcgi, which finishes the request in hand and exits, and
+# kills the process only signalBeforeTerminateSeconds later. A request may take two minutes,
+# as long as the other web server's web.config allows, instead of FastCGI's default 90
+# seconds, of which at most 30 without output.
+$FastCgiSettings = [ordered]@{
+    signalBeforeTerminateSeconds = '30'
+    requestTimeout = '120'
+    activityTimeout = '120'
+}
 {% endif %}
 # IIS runs the site's processes as application pool identities, which are all members of
 # IIS_IUSRS (this SID, the same in every language of Windows).
@@ -68,9 +82,21 @@ $RoleVariables = @(
 {% endif %}
 
 function Write-Log {
-    param([Parameter(Mandatory)] [string] $Message)
+    param(
+        [Parameter(Mandatory)] [string] $Message,
+        [ValidateSet(1, 3)] [int] $Severity = 1
+    )
     Add-LogLine -Path $LogFile -Message $Message
+    $LogEntries.Add((New-LogEntry -Message $Message -Severity $Severity))
     Write-Host $Message
+}
+
+function Complete-Run {
+    # Sends this run's lines to Application Insights (when the role has a connection string),
+    # notes in the log how that went, and ends the script with the exit code.
+    param([Parameter(Mandatory)] [int] $ExitCode)
+    Add-LogLine -Path $LogFile -Message (Send-Trace -Entries $LogEntries -Source 'ConfigureCloudService.ps1')
+    exit $ExitCode
 }
 
 function Invoke-Step {
@@ -130,13 +156,6 @@ function Get-NativeOutput {
     return ($output -join [Environment]::NewLine).Trim()
 }
 {% endif %}
-
-function Enable-Tls12 {
-    # Windows PowerShell 5.1 may not offer TLS 1.2, which nuget.org and Microsoft's
-    # download site require.
-    [Net.ServicePointManager]::SecurityProtocol =
-        [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
-}
 
 function Save-Download {
     # Downloads a file; a network hiccup gets two more tries.
@@ -276,20 +295,31 @@ function Get-WfastcgiScript {
 }
 
 function Register-FastCgiApplication {
-    # Adds python.exe + wfastcgi.py to IIS's FastCGI applications, unless it is there already.
+    # Adds python.exe + wfastcgi.py to IIS's FastCGI applications, or brings the settings of
+    # the one already there up to date.
     param(
         [Parameter(Mandatory)] [string] $Python,
         [Parameter(Mandatory)] [string] $Script
     )
+    $application = "[fullPath='$Python',arguments='$Script']"
     [xml] $section = Get-NativeOutput -FilePath $AppCmd -ArgumentList 'list', 'config', '/section:system.webServer/fastCGI'
-    foreach ($application in $section.SelectNodes('//application')) {
-        if ($application.GetAttribute('fullPath') -eq $Python -and $application.GetAttribute('arguments') -eq $Script) {
-            Write-Log "The FastCGI application $Python|$Script is registered."
-            return
+    $registered = $section.SelectNodes('//application') |
+        Where-Object { $_.GetAttribute('fullPath') -eq $Python -and $_.GetAttribute('arguments') -eq $Script } |
+        Select-Object -First 1
+    if ($null -eq $registered) {
+        $settings = ($FastCgiSettings.GetEnumerator() | ForEach-Object { ",$($_.Key)='$($_.Value)'" }) -join ''
+        Invoke-Native -FilePath $AppCmd -ArgumentList 'set', 'config', '/section:system.webServer/fastCGI', `
+            "/+[fullPath='$Python',arguments='$Script'$settings]"
+        return
+    }
+    foreach ($setting in $FastCgiSettings.GetEnumerator()) {
+        # appcmd lists only the attributes that differ from IIS's defaults.
+        if ($registered.GetAttribute($setting.Key) -ne $setting.Value) {
+            Invoke-Native -FilePath $AppCmd -ArgumentList 'set', 'config', '/section:system.webServer/fastCGI', `
+                "/$application.$($setting.Key):$($setting.Value)"
         }
     }
-    Invoke-Native -FilePath $AppCmd -ArgumentList 'set', 'config', '/section:system.webServer/fastCGI', `
-        "/+[fullPath='$Python',arguments='$Script']"
+    Write-Log "The FastCGI application $Python|$Script is registered."
 }
 {% endif %}
 
@@ -384,24 +414,69 @@ function Save-XmlDocument {
         $writer.Dispose()
     }
 }
+
+function Get-RoleRoot {
+    # The folder above approot and sitesroot: %RoleRoot% on the VM, where Azure sets it to a
+    # drive without a backslash ("E:", which alone would mean the current folder on E).
+    $root = $env:RoleRoot
+    if (-not $root) {
+        $root = Split-Path -Parent $AppRoot
+    }
+    if (-not $root.EndsWith('\')) {
+        $root += '\'
+    }
+    return $root
+}
+
+function Find-SiteRoot {
+    # The site's folder as the fabric records it in the role model, %RoleRoot%\RoleModel.xml:
+    # <Sites><Site name="Web" physicalDirectory="sitesroot\<n>">, n being the site's place
+    # among the role's sites, relative to %RoleRoot% (or absolute). Without the model, or
+    # without the site in it, the first site's folder.
+    $roleRoot = Get-RoleRoot
+    $roleModel = Join-Path $roleRoot 'RoleModel.xml'
+    $firstSite = Join-Path $roleRoot 'sitesroot\0'
+    if (-not (Test-Path -LiteralPath $roleModel -PathType Leaf)) {
+        Write-Log "There is no $roleModel; the site should be in the first site's folder, $firstSite"
+        return $firstSite
+    }
+    $document = Read-XmlDocument -Path $roleModel
+    $namespaces = New-Object System.Xml.XmlNamespaceManager $document.NameTable
+    $namespaces.AddNamespace('sd', $RoleModelNamespace)
+    $site = $document.SelectSingleNode("/sd:RoleModel/sd:Sites/sd:Site[@name='$SiteName']", $namespaces)
+    if ($null -eq $site -or -not $site.GetAttribute('physicalDirectory')) {
+        Write-Log "$roleModel gives no folder for a site named $SiteName; the site should be in the first site's folder, $firstSite"
+        return $firstSite
+    }
+    $folder = $site.GetAttribute('physicalDirectory')
+    if (-not [IO.Path]::IsPathRooted($folder)) {
+        $folder = Join-Path $roleRoot $folder
+    }
+    Write-Log "The role model puts the site $SiteName in $folder"
+    return $folder
+}
 {% if httpplatform %}
 
 function Update-WebConfig {
     # Gives the site's web.config the absolute paths and the role's settings. Every value is
     # set, never appended, so the file comes out the same however often this runs.
-    param([Parameter(Mandatory)] [string] $Python)
-    $document = Read-XmlDocument -Path $WebConfig
+    param(
+        [Parameter(Mandatory)] [string] $Python,
+        [Parameter(Mandatory)] [string] $SiteRoot
+    )
+    $webConfig = Join-Path $SiteRoot 'web.config'
+    $document = Read-XmlDocument -Path $webConfig
     $httpPlatform = $document.SelectSingleNode('/configuration/system.webServer/httpPlatform')
     $variables = $document.SelectSingleNode('/configuration/system.webServer/httpPlatform/environmentVariables')
     if ($null -eq $variables) {
-        throw "$WebConfig has no system.webServer/httpPlatform/environmentVariables element"
+        throw "$webConfig has no system.webServer/httpPlatform/environmentVariables element"
     }
     $httpPlatform.SetAttribute('processPath', $Python)
     $httpPlatform.SetAttribute('stdoutLogFile', (Join-Path $SiteLogFolder 'python-stdout'))
     Set-SiteVariable -Parent $variables -Name 'PYTHONPATH' -Value $SiteRoot
     Copy-RoleVariables -Parent $variables
-    Save-XmlDocument -Document $document -Path $WebConfig
-    Write-Log "Updated $WebConfig"
+    Save-XmlDocument -Document $document -Path $webConfig
+    Write-Log "Updated $webConfig"
 }
 {% else %}
 
@@ -411,20 +486,22 @@ function Update-WebConfig {
     # the same however often this runs.
     param(
         [Parameter(Mandatory)] [string] $Python,
-        [Parameter(Mandatory)] [string] $Script
+        [Parameter(Mandatory)] [string] $Script,
+        [Parameter(Mandatory)] [string] $SiteRoot
     )
-    $document = Read-XmlDocument -Path $WebConfig
+    $webConfig = Join-Path $SiteRoot 'web.config'
+    $document = Read-XmlDocument -Path $webConfig
     $handler = $document.SelectSingleNode("/configuration/system.webServer/handlers/add[@modules='FastCgiModule']")
     $appSettings = $document.SelectSingleNode('/configuration/appSettings')
     if ($null -eq $handler -or $null -eq $appSettings) {
-        throw "$WebConfig needs appSettings and a handler with modules='FastCgiModule'"
+        throw "$webConfig needs appSettings and a handler with modules='FastCgiModule'"
     }
     $handler.SetAttribute('scriptProcessor', "$Python|$Script")
     Set-SiteVariable -Parent $appSettings -Name 'PYTHONPATH' -Value $SiteRoot
     Set-SiteVariable -Parent $appSettings -Name 'WSGI_LOG' -Value (Join-Path $SiteLogFolder 'wfastcgi.log')
     Copy-RoleVariables -Parent $appSettings
-    Save-XmlDocument -Document $document -Path $WebConfig
-    Write-Log "Updated $WebConfig"
+    Save-XmlDocument -Document $document -Path $webConfig
+    Write-Log "Updated $webConfig"
 }
 {% endif %}
 {% endif %}
@@ -447,7 +524,8 @@ try {
         Grant-IisAccess -Path (Split-Path -Parent $python) -Rights RX
         Grant-IisAccess -Path $SiteLogFolder -Rights M
     }
-    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python }
+    $siteRoot = Invoke-Step 'Find the site' { Find-SiteRoot }
+    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -SiteRoot $siteRoot }
 {% elif role.web %}
     Invoke-Step 'Install wfastcgi' { Invoke-PipInstall -Python $python -Packages 'wfastcgi' }
     $wfastcgi = Invoke-Step 'Find wfastcgi.py' { Get-WfastcgiScript -Python $python }
@@ -458,11 +536,12 @@ try {
         Grant-IisAccess -Path (Split-Path -Parent $python) -Rights RX
         Grant-IisAccess -Path $SiteLogFolder -Rights M
     }
-    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -Script $wfastcgi }
+    $siteRoot = Invoke-Step 'Find the site' { Find-SiteRoot }
+    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -Script $wfastcgi -SiteRoot $siteRoot }
 {% endif %}
     Write-Log 'Done.'
-    exit 0
+    Complete-Run -ExitCode 0
 } catch {
-    Write-Log "FAILED: $($_.Exception.Message)"
-    exit 1
+    Write-Log "FAILED: $($_.Exception.Message)" -Severity 3
+    Complete-Run -ExitCode 1
 }
