@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
+import shlex
 import subprocess
 import sys
 from xml.etree import ElementTree
 
 import pytest
+from conftest import TEMPLATE
 from cookiecutter.exceptions import FailedHookException
 from helpers import (
     CSCFG_NS,
@@ -73,8 +76,27 @@ UNSUPPORTED_COMBINATIONS = [
     ({"instance_count": "1.5"}, "instance_count"),
     ({"vm_size": "Small"}, "vm_size"),
     ({"vm_size": ""}, "vm_size"),
+    ({"vm_size": "Standard D1 v2"}, "vm_size"),
     ({"description": "two\nlines"}, "description"),
+    ({"author_name": "Ada\nLovelace"}, "author_name"),
+    # The solution folder takes the service's name: no Windows device names, in any case.
+    *(({"service_name": name}, "service_name") for name in ("con", "CON", "Prn", "aux", "nul", "com1", "LPT9")),
+    # Azure's limit: a service definition holds at most 25 roles.
+    ({"roles": "worker " * 26}, "roles"),
+    # Answers are text: Jinja syntax in them is kept as written, so these are just bad names.
+    ({"service_name": "{{ x }}"}, "service_name"),
+    ({"roles": "}}{{"}, "roles"),
+    ({"roles": "{% raw %}:flask"}, "roles"),
+    ({"vm_size": "{{ cookiecutter.vm_size }}"}, "vm_size"),
+    ({"instance_count": "{# 2 #}"}, "instance_count"),
 ]
+
+
+# Cookiecutter's own checks of the answers (cookiecutter.json's __*_checked entries),
+# answered in advance: the answers then reach the pre-generation hook unchecked.
+SKIP_EARLY_CHECKS = {
+    key: "yes" for key in json.loads((TEMPLATE / "cookiecutter.json").read_text()) if key.endswith("_checked")
+}
 
 
 def combination_id(answers: dict) -> str:
@@ -227,8 +249,6 @@ def test_role_tests_pass(baked, run_role_tests):
 
 def cookiecutter_command(output_dir, *answers: str, overwrite: bool = False) -> subprocess.CompletedProcess:
     """Run the ``cookiecutter`` command as a user would, without installing packages."""
-    from conftest import TEMPLATE
-
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(output_dir)]
     command += ["--overwrite-if-exists"] if overwrite else []
     command += [str(TEMPLATE), "install_packages=no", *answers]
@@ -255,7 +275,7 @@ def test_bad_answer_is_one_error_line_and_writes_nothing(tmp_path, answers, fiel
 
 def test_pre_generation_hook_refuses_bad_answers_on_its_own(bake, capfd):
     """When the answers reach the hook unchecked (a replayed context), the hook refuses them."""
-    result = bake(roles="CON:flask", __answers_checked="yes")
+    result = bake(roles="CON:flask", **SKIP_EARLY_CHECKS)
     assert isinstance(result.exception, FailedHookException)
     assert result.project_path is None or not result.project_path.exists()
     errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
@@ -270,7 +290,7 @@ def test_bad_answer_leaves_existing_files_alone(tmp_path, checked_by):
     assert cookiecutter_command(tmp_path).returncode == 0
     solution = tmp_path / "MyCloudService"
     before = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file()}
-    skip_early_check = ["__answers_checked=yes"] if checked_by == "hook" else []
+    skip_early_check = [f"{key}=yes" for key in SKIP_EARLY_CHECKS] if checked_by == "hook" else []
     completed = cookiecutter_command(tmp_path, "roles=CON:flask", *skip_early_check, overwrite=True)
     assert completed.returncode == 1
     assert "ERROR: roles: 'CON' is a reserved device name" in completed.stderr
