@@ -85,8 +85,9 @@ def rerun_command(answers: dict, refused: str) -> str | None:
         if argument != parameters["template"] and not (
             not argument.startswith("-") and argument.partition("=")[0] in answers)
     ]
-    arguments = ["cookiecutter", *options, parameters["template"], *(f"{k}={v}" for k, v in given.items())]
-    return command_line(arguments)
+    # Started as `python -m cookiecutter` (no `cookiecutter` on PATH, perhaps): the same way.
+    program = ["cookiecutter"] if Path(sys.argv[0]).stem == "cookiecutter" else [sys.executable, "-m", "cookiecutter"]
+    return command_line([*program, *options, parameters["template"], *(f"{k}={v}" for k, v in given.items())])
 
 
 def check_answer(answers: dict, field_name: str) -> str:

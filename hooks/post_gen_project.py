@@ -253,6 +253,7 @@ def main() -> int:
     warning = install_packages(solution, plan) if plan["install_packages"] else None
     print_guidance(solution, plan, json.loads(SOLUTION_AS_TYPED))
     if warning:
+        sys.stdout.flush()  # the warning comes last, also when both go to one pipe
         print(f"\n{warning}", file=sys.stderr)
     return 0
 
