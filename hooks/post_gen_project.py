@@ -117,6 +117,16 @@ def materialise_roles(solution: Path, context: dict) -> None:
     shutil.rmtree(sources)
 
 
+def former_roles(solution: Path, plan: dict) -> list[str]:
+    """Role folders that a generation with other answers left behind (cookiecutter keeps
+    what the template does not write): folders with a role's start-up script, not planned."""
+    planned = {role["name"].lower() for role in plan["roles"]}
+    return sorted(
+        path.name for path in solution.iterdir()
+        if path.name.lower() not in planned and (path / "bin" / "ps.cmd").is_file()
+    )
+
+
 def run_by_cookiecutter(answers: dict) -> bool:
     """False under cruft, which runs this hook again on every update and diff in
     temporary folders: nothing slow, random or networked may happen there."""
@@ -229,6 +239,10 @@ def print_guidance(solution: Path, plan: dict, typed_path: str) -> None:
         title = f"{role['name']} ({role['kind']})"
         print(f"\n{title}\n{'-' * len(title)}")
         print(for_this_system(role_guidance(solution / role["name"] / "README.md")))
+    left = former_roles(solution, plan)
+    if left:
+        folders = ", ".join(f"{name}/" for name in left)
+        print(f"\nNot roles of these answers, left as they were: {folders} (delete what is no longer wanted).")
     print(f"\nThe solution is in {solution}; its README.md says how to run, test and deploy it. Next:")
     for step in next_steps(solution, plan, typed_path):
         print(f"  {step}")

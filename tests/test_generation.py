@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -358,6 +359,8 @@ def test_generating_again_with_overwrite(tmp_path, again):
         completed = cookiecutter_command(output, *again, overwrite=True)
         assert completed.returncode == 0, completed.stderr
         assert completed.stderr == ""
+        former = "Not roles of these answers, left as they were: FlaskWebRole/, WorkerRole/"
+        assert (former in completed.stdout) == bool(again)
     assert cookiecutter_command(fresh, *again).returncode == 0
 
     regenerated = solution_files(solution)
@@ -503,3 +506,33 @@ def test_next_steps_work_as_printed_and_installs(tmp_path):
     check = subprocess.run([str(where / run[0]), "-m", "cloudservice", "check"], cwd=where,
                            capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_one_cloud_address_everywhere(bake):
+    """The guidance, the READMEs, the .cscfg and the Bicep name the service's address alike:
+    <dnsLabel>.<region>.cloudapp.azure.com."""
+    solution = bake(service_name="Shop", roles="Site:django Api:flask").project_path
+    found = set()
+    for path, text in text_files(solution):
+        if path.name in ("README.md", "main.bicep") or path.suffix == ".cscfg":
+            found |= set(re.findall(r"[\w<>.-]*\.cloudapp\.azure\.com", text))
+    assert found == {"<label>.<region>.cloudapp.azure.com", "<dnsLabel>.<region>.cloudapp.azure.com",
+                     "shop.<region>.cloudapp.azure.com",
+                     "REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com"}
+
+
+def test_solution_readme_set_up_works_where_only_python3_exists(bake):
+    readme = (bake().project_path / "README.md").read_text()
+    assert "\npython3 -m venv .venv\n" in readme
+    assert "\nuv venv --seed .venv\n" in readme, "prepare needs pip in .venv"
+    assert "\npython -m venv" not in readme and "`uv venv`" not in readme
+
+
+def test_solution_readme_lints_its_own_code_as_its_workflow_does(bake):
+    solution = bake(roles="Web:flask Jobs:worker").project_path
+    readme = (solution / "README.md").read_text()
+    workflow = (solution / ".github" / "workflows" / "tests.yml").read_text()
+    (scan,) = [line.strip() for line in workflow.splitlines() if "-m bandit" in line]
+    assert scan == "python -m bandit --severity-level medium --quiet --recursive Web Jobs cloudservice"
+    assert f"\n.venv/bin/{scan}\n" in readme
+    assert "--recursive ." not in readme

@@ -368,3 +368,42 @@ def test_the_templates_own_code_passes_ruff():
     completed = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
                                cwd=TEMPLATE, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stdout
+
+
+def test_the_questions_table_shows_every_default():
+    """The template README's table of questions: one row per question, with its default."""
+    config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    rows = {}
+    for line in (TEMPLATE / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3:
+            rows[cells[0].strip("`")] = cells[1]
+    questions = [key for key in config if not key.startswith("_")]
+    assert list(rows) == questions
+    for key in questions:
+        default = config[key][0] if isinstance(config[key], list) else config[key]
+        default = json.dumps(default) if isinstance(default, bool) else default
+        assert rows[key] == (f"`{default}`" if default else "(none)"), key
+
+
+def test_the_quick_start_says_what_the_template_address_is():
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+    assert "gh:org/" not in readme
+    assert "`gh:<owner>/azure-py-cloudservice` stands for" in readme
+    assert "`cookiecutter path/to/azure-py-cloudservice`" in readme and "`cookiecutter .`" in readme
+
+
+def test_guidance_uses_this_systems_interpreter(monkeypatch):
+    text = "- Run: `.venv/bin/python -m cloudservice run`"
+    assert post.for_this_system(text) == text
+    monkeypatch.setattr(post, "os", type("WindowsOs", (), {"name": "nt"}))
+    assert post.for_this_system(text) == "- Run: `.venv\\Scripts\\python -m cloudservice run`"
+
+
+def test_cloud_placeholders_name_the_regional_address():
+    """CSES public IPs answer at <dnsLabel>.<region>.cloudapp.azure.com, as the Bicep says."""
+    (django,) = pre.plan_roles("django")
+    values = {setting.name: setting.cloud for setting in django.settings}
+    assert values["ALLOWED_HOSTS"] == "REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com"
+    assert values["CSRF_TRUSTED_ORIGINS"] == (
+        "https://REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com")
