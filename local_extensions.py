@@ -14,9 +14,10 @@ them again whichever way cookiecutter is started (``--replay`` included).
 
 Cookiecutter renders each answer as a Jinja template, so ``{{ x }}`` in a description
 stopped it with a dump of the whole context and ``{# ... #}`` vanished. An answer is text:
-``preprocess`` below keeps it as written. Only a source that names ``cookiecutter`` is
-rendered: the template's own (the solution folder's name, the hooks, the checks) and an
-answer made from another one, such as ``{{ cookiecutter.service_name }}-api``.
+``preprocess`` below keeps it as written. Rendered are the template's own sources (the hooks
+and the checks, which hold ``OWN_SOURCE_MARKS``, and the solution folder's name) and an
+answer made from others and nothing else, such as ``{{ cookiecutter.service_name }}-api``,
+as cookiecutter allows.
 
 The hooks are rendered with two functions from here: ``template_files()`` (what
 cookiecutter copies into the solution, so that the post-generation hook renders those
@@ -30,6 +31,7 @@ import functools
 import importlib.util
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -41,6 +43,8 @@ PRE_GEN_HOOK = Path(__file__).resolve().parent / "hooks" / "pre_gen_project.py"
 MODULE_NAME = "pre_gen_project_checks"
 SOLUTION_TEMPLATE = "{{cookiecutter.service_name}}"
 JINJA_SYNTAX = ("{{", "{%", "{#")
+OWN_SOURCE_MARKS = ("{{ cookiecutter | jsonify }}", "{{ cookiecutter | check_answer")
+ANSWER_OF_COOKIECUTTER = re.compile(r"\{\{[^{}]*\bcookiecutter\.[^{}]*\}\}")
 
 
 @functools.cache
@@ -159,6 +163,10 @@ class AnswerChecks(Extension):
         environment.globals["solution_as_typed"] = solution_as_typed
 
     def preprocess(self, source, name, filename=None):
-        if "cookiecutter" in source or not any(delimiter in source for delimiter in JINJA_SYNTAX):
+        if not any(delimiter in source for delimiter in JINJA_SYNTAX):
             return source
+        if any(mark in source for mark in OWN_SOURCE_MARKS):
+            return source
+        if not any(delimiter in ANSWER_OF_COOKIECUTTER.sub("", source) for delimiter in JINJA_SYNTAX):
+            return source  # the solution folder's name, or an answer made from others
         return jinja_string(source)

@@ -223,7 +223,8 @@ class TestAnswersAreText:
         return Environment(extensions=[extension.AnswerChecks])
 
     @pytest.mark.parametrize("text", ["{{ x }}", "}}{{", "{% raw %}", "{% endraw %}", "{# c #}", "a\nb {{",
-                                      "\\ \" ' {{ é 🎉", "{{ '\\u0041' }}", "{%- if x -%}"])
+                                      "\\ \" ' {{ é 🎉", "{{ '\\u0041' }}", "{%- if x -%}",
+                                      "Made with cookiecutter {{ x }}", "{{ cookiecutter.service_name }} {{ x }}"])
     def test_an_answer_with_jinja_syntax_renders_to_itself(self, text):
         assert self.environment().from_string(text).render(cookiecutter={}) == text
 
@@ -231,7 +232,10 @@ class TestAnswersAreText:
         env = self.environment()
         context = {"cookiecutter": {"service_name": "Shop"}}
         assert env.from_string("{{cookiecutter.service_name}}").render(**context) == "Shop"
-        assert env.from_string("{{ cookiecutter.service_name }}-api {{ 1 + 1 }}").render(**context) == "Shop-api 2"
+        assert env.from_string("{{ cookiecutter.service_name | lower }}-api").render(**context) == "shop-api"
+        env.filters["jsonify"] = json.dumps
+        hook = '{{ cookiecutter | jsonify }} {% if true %}{{ "!" }}{% endif %}'
+        assert env.from_string(hook).render(**context) == '{"service_name": "Shop"} !'
         assert env.from_string("plain").render(**context) == "plain"
 
 
