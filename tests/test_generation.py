@@ -89,7 +89,7 @@ UNSUPPORTED_COMBINATIONS = [
     ({"service_name": "{{ x }}"}, "service_name"),
     ({"roles": "}}{{"}, "roles"),
     ({"roles": "{% raw %}:flask"}, "roles"),
-    ({"vm_size": "{{ cookiecutter.vm_size }}"}, "vm_size"),
+    ({"vm_size": "{{ vm_size }}"}, "vm_size"),
     ({"instance_count": "{# 2 #}"}, "instance_count"),
 ]
 
