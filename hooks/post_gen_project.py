@@ -1,14 +1,21 @@
 """Turn the copied template into the finished solution.
 
-1. render every file of the solution with the answers and the role plan;
+1. render the files cookiecutter copied with the answers and the role plan;
 2. materialise each role into its own folder from the sources of its kind;
    then write azure.yaml and infra/ (Container Apps) with the solution's own generator;
 3. install the packages into .venv (when asked, and never fatally);
-4. print each role's guidance.
+4. print each role's guidance and what to do next; a failed install's warning last.
 
 Cookiecutter copies the solution tree without rendering it (``_copy_without_render``)
 because most files need the parsed role plan, which only the hooks have: the
 pre-generation hook checks the answers and leaves the plan in ``.role-plan.json``.
+
+Generating again over a solution (``cookiecutter -f``) works: only the files the template
+has (``TEMPLATE_FILES``) are rendered, never a file rendered before nor the team's own
+(an app's Jinja templates among them), and each role's files are written again from its
+sources. Files that the template does not write stay as they are, as cookiecutter keeps
+them; cookiecutter itself replaces the template's folders (``cloudservice/``, ``deploy/``, ...)
+and files.
 
 The tests import this module and call its functions directly.
 """
@@ -18,20 +25,27 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 ANSWERS = r"""{{ cookiecutter | jsonify }}"""
+# Rendered by local_extensions.py as cookiecutter runs this hook.
+TEMPLATE_FILES = r"""{{ template_files() }}"""
+SOLUTION_AS_TYPED = r'''{{ solution_as_typed(cookiecutter.service_name) | tojson }}'''
 # Cookiecutter's `now` tag, rendered as cookiecutter runs this hook: the year of the licence line.
 YEAR = "{% now 'utc', '%Y' %}"
 
 PLAN_FILE = ".role-plan.json"
 ROLE_SOURCES = "_roles"
 CRLF_SUFFIXES = {".cmd", ".ps1"}
+# How much of a failed install's output is shown.
+INSTALL_OUTPUT_LINES = 15
 GUIDANCE_HEADING = "## At a glance"
 # Jinja's delimiters, spelt so that cookiecutter's rendering of this hook leaves them
 # alone. A file with none of them is written as it is: compiling it would cost more.
@@ -80,13 +94,13 @@ def render_file(env: Environment, template_name: str, target: Path, context: dic
         out.write(text)
 
 
-def render_solution(solution: Path, context: dict) -> None:
-    """Render the solution-level files in place (everything outside the role sources)."""
+def render_solution(solution: Path, context: dict, template_files: list[str]) -> None:
+    """Render the solution-level files of the template in place (all but the role sources)."""
     env = make_environment(solution)
-    for path in sorted(solution.rglob("*")):
-        relative = path.relative_to(solution)
-        if path.is_file() and relative.parts[0] != ROLE_SOURCES:
-            render_file(env, relative.as_posix(), path, context)
+    for name in template_files:
+        path = solution / name
+        if Path(name).parts[0] != ROLE_SOURCES and path.is_file():
+            render_file(env, name, path, context)
 
 
 def materialise_roles(solution: Path, context: dict) -> None:
@@ -120,10 +134,26 @@ def write_container_apps_files(solution: Path) -> None:
             del sys.modules[name]
 
 
+def former_roles(solution: Path, plan: dict) -> list[str]:
+    """Role folders that a generation with other answers left behind (cookiecutter keeps
+    what the template does not write): folders with a role's start-up script, not planned."""
+    planned = {role["name"].lower() for role in plan["roles"]}
+    return sorted(
+        path.name for path in solution.iterdir()
+        if path.name.lower() not in planned and (path / "bin" / "ps.cmd").is_file()
+    )
+
+
 def run_by_cookiecutter(answers: dict) -> bool:
     """False under cruft, which runs this hook again on every update and diff in
     temporary folders: nothing slow, random or networked may happen there."""
     return "_output_dir" in answers
+
+
+def is_scratch_copy(solution: Path) -> bool:
+    """Under cruft: is this one of the copies that `cruft update` and `cruft diff` make in
+    the temporary folder (twice an update), rather than the solution of `cruft create`?"""
+    return solution.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
 
 
 def write_local_secret(solution: Path) -> None:
@@ -137,6 +167,11 @@ def write_local_secret(solution: Path) -> None:
 
 def venv_python(venv: Path) -> Path:
     return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def command_line(command: list[str]) -> str:
+    """A command as it is typed in this system's shell."""
+    return subprocess.list2cmdline(command) if os.name == "nt" else shlex.join(command)
 
 
 def find_uv() -> str | None:
@@ -165,26 +200,31 @@ def install_commands(solution: Path, plan: dict, uv: str | None) -> list[list[st
     ]
 
 
-def install_packages(solution: Path, plan: dict) -> bool:
-    """Run the install; on any failure warn with the command to retry, and go on."""
+def install_packages(solution: Path, plan: dict) -> str | None:
+    """Run the install, its output kept back; None when it worked, else the warning to
+    print last: the end of the failed command's output and the commands to retry."""
     commands = install_commands(solution, plan, find_uv())
-    print("Installing every role's packages into .venv ...", flush=True)
+    print("Installing every role's packages into .venv ...", end="", flush=True)
     for command in commands:
         try:
-            completed = subprocess.run(command, cwd=solution, check=False)
-            failed = completed.returncode != 0
-        except OSError as error:
-            print(error, file=sys.stderr)
-            failed = True
-        if failed:
-            retry = " && ".join(subprocess.list2cmdline(c) for c in commands)
-            print(
-                "WARNING: installing the packages failed; the solution itself is complete.\n"
-                f"  Retry in {solution} with:\n    {retry}",
-                file=sys.stderr,
+            completed = subprocess.run(
+                command, cwd=solution, check=False, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
             )
-            return False
-    return True
+            output, failed = completed.stdout, completed.returncode != 0
+        except OSError as error:
+            output, failed = str(error), True
+        if failed:
+            print(" failed (see the end)")
+            tail = "\n".join(f"  | {line}" for line in output.strip().splitlines()[-INSTALL_OUTPUT_LINES:])
+            retry = "\n".join(f"    {command_line(c)}" for c in commands)
+            return (
+                f"{Path(command[0]).name} said (last lines):\n{tail}\n"
+                "WARNING: installing the packages failed; the solution itself is complete.\n"
+                f"  Retry in {solution} with:\n{retry}"
+            )
+    print(" done")
+    return None
 
 
 def role_guidance(readme: Path) -> str:
@@ -195,12 +235,34 @@ def role_guidance(readme: Path) -> str:
     return "\n".join(lines[start:end]).strip()
 
 
-def print_guidance(solution: Path, plan: dict) -> None:
+def for_this_system(text: str) -> str:
+    """The READMEs name the solution's interpreter `.venv/bin/python`; on Windows it is
+    `.venv\\Scripts\\python`."""
+    return text.replace(".venv/bin/python", ".venv\\Scripts\\python") if os.name == "nt" else text
+
+
+def next_steps(solution: Path, plan: dict, typed_path: str, install_failed: bool) -> list[str]:
+    """The commands to type next, from where cookiecutter was run: into the solution,
+    the install unless it is done, then the tool with the solution's interpreter."""
+    steps = [command_line(["cd", typed_path or str(solution)])]
+    if install_failed or not venv_python(solution / ".venv").exists():
+        steps += [command_line(c) for c in install_commands(Path(), plan, find_uv())]
+    python = str(venv_python(Path(".venv"))).removesuffix(".exe")
+    return [*steps, *(command_line([python, "-m", "cloudservice", command]) for command in ("run", "test"))]
+
+
+def print_guidance(solution: Path, plan: dict, typed_path: str, install_failed: bool = False) -> None:
     for role in plan["roles"]:
         title = f"{role['name']} ({role['kind']})"
         print(f"\n{title}\n{'-' * len(title)}")
-        print(role_guidance(solution / role["name"] / "README.md"))
-    print(f"\nThe solution is in {solution}; its README.md says how to run, test and deploy it.")
+        print(for_this_system(role_guidance(solution / role["name"] / "README.md")))
+    left = former_roles(solution, plan)
+    if left:
+        folders = ", ".join(f"{name}/" for name in left)
+        print(f"\nNot roles of these answers, left as they were: {folders} (delete what is no longer wanted).")
+    print(f"\nThe solution is in {solution}; its README.md says how to run, test and deploy it. Next:")
+    for step in next_steps(solution, plan, typed_path, install_failed):
+        print(f"  {step}")
 
 
 def main() -> int:
@@ -210,15 +272,21 @@ def main() -> int:
     plan = json.loads(plan_file.read_text(encoding="utf-8"))
     plan_file.unlink()
 
+    answers.update(plan.pop("cleaned_answers"))
     context = {"cookiecutter": answers, "year": YEAR, **plan}
-    render_solution(solution, context)
+    render_solution(solution, context, json.loads(TEMPLATE_FILES))
     materialise_roles(solution, context)
     write_container_apps_files(solution)
-    if run_by_cookiecutter(answers):
-        write_local_secret(solution)
-        if plan["install_packages"]:
-            install_packages(solution, plan)
-    print_guidance(solution, plan)
+    if not run_by_cookiecutter(answers):
+        if not is_scratch_copy(solution):  # `cruft create`: no install here
+            print_guidance(solution, plan, json.loads(SOLUTION_AS_TYPED))
+        return 0
+    write_local_secret(solution)
+    warning = install_packages(solution, plan) if plan["install_packages"] else None
+    print_guidance(solution, plan, json.loads(SOLUTION_AS_TYPED), install_failed=warning is not None)
+    if warning:
+        sys.stdout.flush()  # the warning comes last, also when both go to one pipe
+        print(f"\n{warning}", file=sys.stderr)
     return 0
 
 

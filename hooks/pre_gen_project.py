@@ -54,6 +54,9 @@ OS_FAMILIES = ("7", "6")
 FIRST_WEB_PORT = 80
 NEXT_WEB_PORTS_FROM = 8080
 MAX_INSTANCES = 1000
+# "It can contain up to 25 roles" (Microsoft's ServiceDefinition schema page for Cloud
+# Services (extended support), learn.microsoft.com/azure/cloud-services-extended-support/schema-csdef-file).
+MAX_ROLES = 25
 
 AZURITE_CONNECTION_STRING = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
@@ -113,7 +116,22 @@ def split_role_answer(answer: str) -> list[tuple[str | None, str]]:
         pairs.append((name or None, kind.lower()))
     if not pairs:
         raise AnswerError("roles", "no roles given", f"give at least one of {', '.join(ROLE_KINDS)}")
+    if len(pairs) > MAX_ROLES:
+        raise AnswerError(
+            "roles",
+            f"{len(pairs)} roles given, and a cloud service holds at most {MAX_ROLES} roles",
+            f"give at most {MAX_ROLES} (Azure's limit per service definition)",
+        )
     return pairs
+
+
+def check_device_name(field_name: str, name: str) -> None:
+    if name.upper() in WINDOWS_DEVICE_NAMES:
+        raise AnswerError(
+            field_name,
+            f"'{name}' is a reserved device name on Windows",
+            "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9",
+        )
 
 
 def check_role_name(name: str) -> None:
@@ -123,12 +141,7 @@ def check_role_name(name: str) -> None:
             f"'{name}' is not a valid role name",
             "start with a letter; use letters, digits, '_' and '-'; at most 63 characters",
         )
-    if name.upper() in WINDOWS_DEVICE_NAMES:
-        raise AnswerError(
-            "roles",
-            f"'{name}' is a reserved device name on Windows",
-            "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9",
-        )
+    check_device_name("roles", name)
     if name.lower() in SOLUTION_FOLDERS:
         raise AnswerError(
             "roles",
@@ -215,13 +228,13 @@ def settings_for(role: Role) -> list[Setting]:
         settings += [
             Setting(
                 "ALLOWED_HOSTS",
-                cloud="REPLACE-WITH-YOUR-DNS-LABEL.cloudapp.azure.com",
+                cloud="REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
                 local="127.0.0.1,localhost",
                 meaning="comma-separated host names the site answers to",
             ),
             Setting(
                 "CSRF_TRUSTED_ORIGINS",
-                cloud="https://REPLACE-WITH-YOUR-DNS-LABEL.cloudapp.azure.com",
+                cloud="https://REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
                 local="http://127.0.0.1,http://localhost",
                 meaning="comma-separated origins trusted for unsafe (POST) requests",
             ),
@@ -285,6 +298,8 @@ def check_service_name(value: str) -> None:
             f"'{value}' is not a valid service name",
             "3-63 letters, digits and hyphens, starting with a letter and ending with a letter or digit",
         )
+    # The solution folder takes this name.
+    check_device_name("service_name", value)
 
 
 def check_one_line(field_name: str, value: str) -> None:
@@ -299,13 +314,42 @@ def check_choice(field_name: str, value: str, allowed: tuple[str, ...]) -> None:
 
 def parse_instance_count(value: object) -> int:
     text = str(value).strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_INSTANCES:
-        raise AnswerError(
-            "instance_count",
-            f"'{value}' is not a whole number of instances",
-            f"give a whole number from 1 to {MAX_INSTANCES}",
-        )
+    allowed = f"give a whole number from 1 to {MAX_INSTANCES}"
+    if not text.isascii() or not text.isdigit():
+        raise AnswerError("instance_count", f"'{value}' is not a whole number of instances", allowed)
+    if int(text) < 1:
+        raise AnswerError("instance_count", f"'{value}' instances: a role needs at least 1", allowed)
+    if int(text) > MAX_INSTANCES:
+        raise AnswerError("instance_count", f"'{value}' instances is more than {MAX_INSTANCES}", allowed)
     return int(text)
+
+
+def check_vm_size(value: str) -> str:
+    size = value.strip()
+    if not VM_SIZE.match(size):
+        raise AnswerError(
+            "vm_size",
+            f"'{value}' is not an ARM VM size",
+            "use a name such as Standard_D1_v2 or Standard_A2_v2 (legacy 'Small' is Standard_A1_v2)",
+        )
+    return size
+
+
+def check_answer(field_name: str, value: object) -> None:
+    """Check one free-text answer on its own, as soon as it is given (local_extensions.py
+    runs this after each question; cookiecutter checks the choices and yes/no answers)."""
+    if field_name == "service_name":
+        check_service_name(str(value))
+    elif field_name in ("description", "author_name"):
+        check_one_line(field_name, str(value))
+    elif field_name == "roles":
+        plan_roles(str(value))
+    elif field_name == "vm_size":
+        check_vm_size(str(value))
+    elif field_name == "instance_count":
+        parse_instance_count(value)
+    else:
+        raise KeyError(f"no check for the answer {field_name}")
 
 
 def parse_flag(field_name: str, value: object) -> bool:
@@ -327,15 +371,13 @@ def make_plan(answers: dict) -> dict:
     roles = plan_roles(answers["roles"])
     check_choice("python_version", answers["python_version"], tuple(answers["_python_builds"]))
     check_choice("web_server", answers["web_server"], WEB_SERVERS)
-    if not VM_SIZE.match(answers["vm_size"]):
-        raise AnswerError(
-            "vm_size",
-            f"'{answers['vm_size']}' is not an ARM VM size",
-            "use a name such as Standard_D1_v2 or Standard_A2_v2 (legacy 'Small' is Standard_A1_v2)",
-        )
+    vm_size = check_vm_size(answers["vm_size"])
     check_choice("os_family", str(answers["os_family"]), OS_FAMILIES)
     return {
         "roles": [asdict(role) for role in roles],
+        # Answers as the files use them: spaces around a VM size are dropped, and an
+        # author of spaces alone is none (no copyright line).
+        "cleaned_answers": {"vm_size": vm_size, "author_name": answers["author_name"].strip()},
         "instance_count": parse_instance_count(answers["instance_count"]),
         "install_packages": parse_flag("install_packages", answers["install_packages"]),
         "python_build": answers["_python_builds"][answers["python_version"]],

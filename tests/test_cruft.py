@@ -16,9 +16,15 @@ from helpers import CSCFG_NS, csdef_roles
 GIT = ["git", "-c", "user.name=Test", "-c", "user.email=test@example.invalid", "-c", "init.defaultBranch=main"]
 
 
-def cruft(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def cruft(*args: str, cwd: Path, scratch: Path | None = None) -> subprocess.CompletedProcess:
+    """Run cruft; with ``scratch``, its temporary folders (and the system's) are there."""
     executable = Path(sys.executable).parent / ("cruft.exe" if os.name == "nt" else "cruft")
-    completed = subprocess.run([str(executable), *args], cwd=cwd, capture_output=True, text=True, check=False)
+    environment = dict(os.environ)
+    if scratch is not None:
+        scratch.mkdir(exist_ok=True)
+        environment.update({name: str(scratch) for name in ("TMPDIR", "TEMP", "TMP")})
+    completed = subprocess.run([str(executable), *args], cwd=cwd, capture_output=True, text=True, check=False,
+                               env=environment)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return completed
 
@@ -46,16 +52,24 @@ def cloud_roles(solution: Path, configuration: str) -> list[str]:
 def test_create_then_add_a_role_with_cruft_update(tmp_path):
     template = template_repository(tmp_path / "template")
     answers = {"service_name": "Shop", "roles": "Web:flask", "install_packages": True}
-    cruft("create", str(template), "--no-input", "--output-dir", str(tmp_path),
-          "--extra-context", json.dumps(answers), cwd=tmp_path)
+    scratch = tmp_path / "scratch"
+    created = cruft("create", str(template), "--no-input", "--output-dir", str(tmp_path),
+                    "--extra-context", json.dumps(answers), cwd=tmp_path, scratch=scratch)
     solution = tmp_path / "Shop"
+    # The guidance, once, with the commands to install and run from where cruft ran.
+    assert created.stdout.count("Web (flask)") == 1
+    assert f"The solution is in {solution};" in created.stdout
+    assert str(scratch) not in created.stdout
     assert csdef_roles(solution) == [("WebRole", "Web")]
     assert not (solution / ".venv").exists(), "under cruft the hook must not install"
     web_before = {p.relative_to(solution): p.read_bytes() for p in (solution / "Web").rglob("*") if p.is_file()}
     commit_all(solution, "generated")
 
-    cruft("update", "--skip-apply-ask", "--variables-to-update", json.dumps({"roles": "Web:flask Jobs:worker"}),
-          cwd=solution)
+    updated = cruft("update", "--skip-apply-ask", "--variables-to-update",
+                    json.dumps({"roles": "Web:flask Jobs:worker"}), cwd=solution, scratch=scratch)
+    # cruft runs the hook twice, in temporary copies: no guidance naming them.
+    assert "Jobs (worker)" not in updated.stdout and "Web (flask)" not in updated.stdout
+    assert str(scratch) not in updated.stdout + updated.stderr
 
     assert csdef_roles(solution) == [("WebRole", "Web"), ("WorkerRole", "Jobs")]
     assert cloud_roles(solution, "Cloud") == cloud_roles(solution, "Local") == ["Web", "Jobs"]

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime
+import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from xml.etree import ElementTree
 
 import pytest
+from conftest import TEMPLATE
 from cookiecutter.exceptions import FailedHookException
 from helpers import (
     CSCFG_NS,
@@ -20,6 +24,7 @@ from helpers import (
     jinja_residue,
     ruff_errors,
     schema_errors,
+    text_files,
 )
 
 SUPPORTED_COMBINATIONS = [
@@ -73,8 +78,27 @@ UNSUPPORTED_COMBINATIONS = [
     ({"instance_count": "1.5"}, "instance_count"),
     ({"vm_size": "Small"}, "vm_size"),
     ({"vm_size": ""}, "vm_size"),
+    ({"vm_size": "Standard D1 v2"}, "vm_size"),
     ({"description": "two\nlines"}, "description"),
+    ({"author_name": "Ada\nLovelace"}, "author_name"),
+    # The solution folder takes the service's name: no Windows device names, in any case.
+    *(({"service_name": name}, "service_name") for name in ("con", "CON", "Prn", "aux", "nul", "com1", "LPT9")),
+    # Azure's limit: a service definition holds at most 25 roles.
+    ({"roles": "worker " * 26}, "roles"),
+    # Answers are text: Jinja syntax in them is kept as written, so these are just bad names.
+    ({"service_name": "{{ x }}"}, "service_name"),
+    ({"roles": "}}{{"}, "roles"),
+    ({"roles": "{% raw %}:flask"}, "roles"),
+    ({"vm_size": "{{ vm_size }}"}, "vm_size"),
+    ({"instance_count": "{# 2 #}"}, "instance_count"),
 ]
+
+
+# Cookiecutter's own checks of the answers (cookiecutter.json's __*_checked entries),
+# answered in advance: the answers then reach the pre-generation hook unchecked.
+SKIP_EARLY_CHECKS = {
+    key: "yes" for key in json.loads((TEMPLATE / "cookiecutter.json").read_text()) if key.endswith("_checked")
+}
 
 
 def combination_id(answers: dict) -> str:
@@ -113,13 +137,20 @@ def test_default_answers_bake(bake):
     assert csdef_roles(solution) == [("WebRole", "FlaskWebRole"), ("WorkerRole", "WorkerRole")]
 
 
-@pytest.mark.parametrize("author", ["Ada Lovelace", ""])
-def test_licence_line_names_the_year_and_the_author(bake, author):
-    """The year comes from cookiecutter's `now` tag; with no author there is no licence line."""
-    readme = (bake(author_name=author).project_path / "README.md").read_text(encoding="utf-8")
-    licence = [line for line in readme.splitlines() if line.startswith("Copyright")]
+@pytest.mark.parametrize("author", ["Ada Lovelace", "", "   ", " Ada "])
+def test_copyright_line_names_the_year_and_the_author(bake, author):
+    """The year comes from cookiecutter's `now` tag; with no author (spaces are none) there
+    is no copyright line. It is the one place the author's name goes, as the question says."""
+    solution = bake(author_name=author).project_path
+    readme = (solution / "README.md").read_text(encoding="utf-8")
+    copyright_lines = [line for line in readme.splitlines() if line.startswith("Copyright")]
     year = datetime.datetime.now(datetime.UTC).year
-    assert licence == ([f"Copyright (c) {year} {author}"] if author else [])
+    assert copyright_lines == ([f"Copyright (c) {year} {author.strip()}"] if author.strip() else [])
+    if author.strip():
+        holding = [path for path, text in text_files(solution) if author.strip() in text]
+        assert holding == [solution / "README.md"]
+    question = json.loads((TEMPLATE / "cookiecutter.json").read_text())["__prompts__"]["author_name"]
+    assert "copyright line" in question and "README.md" in question and "licence" not in question
 
 
 def test_solution_files(baked):
@@ -227,8 +258,6 @@ def test_role_tests_pass(baked, run_role_tests):
 
 def cookiecutter_command(output_dir, *answers: str, overwrite: bool = False) -> subprocess.CompletedProcess:
     """Run the ``cookiecutter`` command as a user would, without installing packages."""
-    from conftest import TEMPLATE
-
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(output_dir)]
     command += ["--overwrite-if-exists"] if overwrite else []
     command += [str(TEMPLATE), "install_packages=no", *answers]
@@ -255,7 +284,7 @@ def test_bad_answer_is_one_error_line_and_writes_nothing(tmp_path, answers, fiel
 
 def test_pre_generation_hook_refuses_bad_answers_on_its_own(bake, capfd):
     """When the answers reach the hook unchecked (a replayed context), the hook refuses them."""
-    result = bake(roles="CON:flask", __answers_checked="yes")
+    result = bake(roles="CON:flask", **SKIP_EARLY_CHECKS)
     assert isinstance(result.exception, FailedHookException)
     assert result.project_path is None or not result.project_path.exists()
     errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
@@ -270,7 +299,7 @@ def test_bad_answer_leaves_existing_files_alone(tmp_path, checked_by):
     assert cookiecutter_command(tmp_path).returncode == 0
     solution = tmp_path / "MyCloudService"
     before = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file()}
-    skip_early_check = ["__answers_checked=yes"] if checked_by == "hook" else []
+    skip_early_check = [f"{key}=yes" for key in SKIP_EARLY_CHECKS] if checked_by == "hook" else []
     completed = cookiecutter_command(tmp_path, "roles=CON:flask", *skip_early_check, overwrite=True)
     assert completed.returncode == 1
     assert "ERROR: roles: 'CON' is a reserved device name" in completed.stderr
@@ -304,3 +333,206 @@ def test_default_solution_installs_and_all_its_tests_pass(bake):
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
     summary = completed.stdout.rpartition("Summary:")[2].split()
     assert summary == ["FlaskWebRole", "passed", "WorkerRole", "passed", "cloudservice", "passed"]
+
+
+def solution_files(solution) -> dict:
+    return {path.relative_to(solution).as_posix(): path.read_bytes()
+            for path in sorted(solution.rglob("*")) if path.is_file()}
+
+
+@pytest.mark.parametrize(
+    "again",
+    [[], ["roles=Api:bottle Site:django Jobs:worker", "web_server=wfastcgi", "description=Takes orders"]],
+    ids=["same answers", "other answers"],
+)
+def test_generating_again_with_overwrite(tmp_path, again):
+    """`cookiecutter -f` over a solution writes what a fresh generation with those answers
+    writes, and leaves alone the files the template does not write."""
+    output, fresh = tmp_path / "output", tmp_path / "fresh"
+    assert cookiecutter_command(output).returncode == 0
+    solution = output / "MyCloudService"
+    (solution / "NOTES.md").write_text("The team's notes.\n")
+    (solution / "FlaskWebRole" / "webapp" / "templates" / "about.html").write_text("{{ page.title }}\n")
+    key = (solution / ".local-secret-key").read_bytes()
+
+    for _ in range(2):
+        completed = cookiecutter_command(output, *again, overwrite=True)
+        assert completed.returncode == 0, completed.stderr
+        assert completed.stderr == ""
+        former = "Not roles of these answers, left as they were: FlaskWebRole/, WorkerRole/"
+        assert (former in completed.stdout) == bool(again)
+    assert cookiecutter_command(fresh, *again).returncode == 0
+
+    regenerated = solution_files(solution)
+    expected = solution_files(fresh / "MyCloudService")
+    del expected[".local-secret-key"]
+    assert {name: regenerated.get(name) for name in expected} == expected
+    assert regenerated[".local-secret-key"] == key
+    assert regenerated["NOTES.md"] == b"The team's notes.\n"
+    assert regenerated["FlaskWebRole/webapp/templates/about.html"] == b"{{ page.title }}\n"
+    assert not {"_roles", ".role-plan.json"} & {path.name for path in solution.iterdir()}
+
+
+FREE_TEXT_WITH_JINJA = ["{{ x }}", "a }}{{ b", "{% raw %}c", "d {% endraw %}", "e {# not a comment #} f",
+                        "{%- if 1 %}g{% endif -%}", "\\u00e9 {{ 'é' }}"]
+
+
+@pytest.mark.parametrize("text", FREE_TEXT_WITH_JINJA)
+def test_jinja_syntax_in_text_answers_is_kept_as_written(tmp_path, text):
+    completed = cookiecutter_command(tmp_path, f"description={text}", f"author_name={text}")
+    assert completed.returncode == 0, completed.stderr
+    readme = (tmp_path / "MyCloudService" / "README.md").read_text(encoding="utf-8").splitlines()
+    year = datetime.datetime.now(datetime.UTC).year
+    assert readme[2] == text
+    assert readme[-1] == f"Copyright (c) {year} {text}"
+
+
+def test_an_answer_made_from_another_is_rendered(tmp_path):
+    """What cookiecutter allows: an answer that names another answer."""
+    completed = cookiecutter_command(tmp_path, "service_name=Shop", "description={{ cookiecutter.service_name }} sells")
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "Shop" / "README.md").read_text().splitlines()[2] == "Shop sells"
+
+
+def test_answers_are_trimmed_alike(bake):
+    """Spaces around vm_size are dropped as they are around instance_count; an author of
+    spaces alone is no author."""
+    result = bake(vm_size=" Standard_A2_v2 ", instance_count=" 3 ", author_name="   ")
+    assert result.exit_code == 0, result.exception
+    csdef = ElementTree.parse(result.project_path / "ServiceDefinition.csdef").getroot()
+    assert {role.get("vmsize") for role in csdef} - {None} == {"Standard_A2_v2"}
+    parameters = json.loads((result.project_path / "deploy" / "main.parameters.json").read_text())
+    assert {role["vmSize"] for role in parameters["parameters"]["roles"]["value"]} == {"Standard_A2_v2"}
+    readme = (result.project_path / "README.md").read_text()
+    assert "Copyright" not in readme
+    assert readme.endswith("patch.\n")
+
+
+def interactive(cwd, typed: list[str], *arguments: str) -> subprocess.CompletedProcess:
+    """Run cookiecutter asking its questions, the answers typed on its standard input."""
+    command = [sys.executable, "-m", "cookiecutter", *arguments]
+    return subprocess.run(command, cwd=cwd, input="".join(f"{line}\n" for line in typed),
+                          capture_output=True, text=True, check=False, timeout=300)
+
+
+def test_interactive_answer_is_refused_as_soon_as_it_is_given(tmp_path):
+    completed = interactive(tmp_path, ["con", "A service", "Ada"], str(TEMPLATE))
+    assert completed.returncode == 1
+    assert "[1/10]" in completed.stdout and "[2/10]" not in completed.stdout
+    assert completed.stderr.splitlines()[0] == (
+        "ERROR: service_name: 'con' is a reserved device name on Windows; "
+        "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_refused_interactive_run_says_how_to_answer_again(tmp_path):
+    """The printed command asks again with every answer given so far as the default."""
+    author = "Ada \"the\" O'Brien"
+    completed = interactive(tmp_path, ["Shop", "Takes orders", author, "Web:flask CON:worker"], str(TEMPLATE))
+    assert completed.returncode == 1
+    error, intro, command = completed.stderr.splitlines()
+    assert error.startswith("ERROR: roles: 'CON' is a reserved device name")
+    assert intro == "To answer again, with your other answers as the defaults:"
+    again = [sys.executable, "-m", "cookiecutter", str(TEMPLATE),
+             "service_name=Shop", "description=Takes orders", f"author_name={author}"]
+    quoted = subprocess.list2cmdline(again) if os.name == "nt" else shlex.join(again)
+    assert command == f"  {quoted}"
+    assert list(tmp_path.iterdir()) == []
+
+    # Enter takes each answer given before; only the refused one is typed again.
+    completed = interactive(tmp_path, ["", "", "", "Web:flask Jobs:worker", "", "", "", "", "", "no"], *again[3:])
+    assert completed.returncode == 0, completed.stderr
+    readme = (tmp_path / "Shop" / "README.md").read_text().splitlines()
+    assert readme[2] == "Takes orders"
+    assert readme[-1].endswith(author)
+    assert csdef_roles(tmp_path / "Shop") == [("WebRole", "Web"), ("WorkerRole", "Jobs")]
+
+
+def test_os_family_choices_read_naturally(tmp_path):
+    completed = interactive(tmp_path, ["", "", "", "", "", "", "", "", "2", "no"], str(TEMPLATE))
+    assert completed.returncode == 0, completed.stderr
+    prompt = " ".join(completed.stdout.split())
+    assert "Guest OS of the role VMs 1 - Windows Server 2022 (OS family 7, recommended) " \
+           "2 - Windows Server 2019 (OS family 6) Choose from [1/2] (1):" in prompt
+    cloud = ElementTree.parse(tmp_path / "MyCloudService" / "ServiceConfiguration.Cloud.cscfg").getroot()
+    assert cloud.get("osFamily") == "6"
+
+
+@pytest.mark.parametrize("text", ["{{ x }}", "a }}{{ b", "{% raw %}c", "e {# c #} f"])
+def test_jinja_syntax_typed_interactively_is_kept(tmp_path, text):
+    completed = interactive(tmp_path, ["", text, text, "", "", "", "", "", "", "no"], str(TEMPLATE))
+    assert completed.returncode == 0, completed.stderr
+    readme = (tmp_path / "MyCloudService" / "README.md").read_text().splitlines()
+    assert readme[2] == text
+    assert readme[-1].endswith(f" {text}")
+
+
+def test_a_failed_install_is_reported_last(tmp_path):
+    """The guidance first, then the end of the installer's output and the warning with the
+    commands to retry: what a user reads last is what went wrong."""
+    environment = {**os.environ, "UV_OFFLINE": "1", "UV_NO_CACHE": "1", "PIP_NO_INDEX": "1"}
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path), str(TEMPLATE)]
+    completed = subprocess.run(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, check=False)
+    assert completed.returncode == 0, completed.stdout
+    lines = completed.stdout.splitlines()
+    assert lines[0] == "Installing every role's packages into .venv ... failed (see the end)"
+    assert lines[1:3] == ["", "FlaskWebRole (flask)"]
+    said = next(i for i, line in enumerate(lines) if line.endswith("said (last lines):"))
+    warning = lines.index("WARNING: installing the packages failed; the solution itself is complete.")
+    assert said > max(i for i, line in enumerate(lines) if "-m cloudservice run" in line)
+    assert 1 <= warning - said - 1 <= 15
+    assert all(line.startswith("  | ") for line in lines[said + 1:warning])
+    assert lines[warning + 1] == f"  Retry in {tmp_path / 'MyCloudService'} with:"
+    assert len(lines) == warning + 4 and all(line.startswith("    ") for line in lines[-2:])
+
+
+def test_next_steps_work_as_printed_and_installs(tmp_path):
+    """Run from where cookiecutter ran, the printed commands (cd, install, the tool) work."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", "out", str(TEMPLATE),
+               "install_packages=no"]
+    completed = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    lines = completed.stdout.splitlines()
+    steps = lines[lines.index(next(line for line in lines if line.endswith("Next:"))) + 1:]
+    cd, *commands = [shlex.split(step.strip(), posix=os.name != "nt") for step in steps]
+    assert cd == ["cd", os.path.join("out", "MyCloudService")]
+    where = tmp_path / cd[1]
+    *install, run, test = commands
+    assert run[1:] == ["-m", "cloudservice", "run"] and test[1:] == ["-m", "cloudservice", "test"]
+    assert run[0] == (".venv\\Scripts\\python" if os.name == "nt" else ".venv/bin/python")
+    for command in install:
+        subprocess.run(command, cwd=where, check=True, capture_output=True)
+    check = subprocess.run([str(where / run[0]), "-m", "cloudservice", "check"], cwd=where,
+                           capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_one_cloud_address_everywhere(bake):
+    """The guidance, the READMEs, the .cscfg and the Bicep name the service's address alike:
+    <dnsLabel>.<region>.cloudapp.azure.com."""
+    solution = bake(service_name="Shop", roles="Site:django Api:flask").project_path
+    found = set()
+    for path, text in text_files(solution):
+        if path.name in ("README.md", "main.bicep") or path.suffix == ".cscfg":
+            found |= set(re.findall(r"[\w<>.-]*\.cloudapp\.azure\.com", text))
+    assert found == {"<label>.<region>.cloudapp.azure.com", "<dnsLabel>.<region>.cloudapp.azure.com",
+                     "shop.<region>.cloudapp.azure.com",
+                     "REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com"}
+
+
+def test_solution_readme_set_up_works_where_only_python3_exists(bake):
+    readme = (bake().project_path / "README.md").read_text()
+    assert "\npython3 -m venv .venv\n" in readme
+    assert "\nuv venv --seed .venv\n" in readme, "prepare needs pip in .venv"
+    assert "\npython -m venv" not in readme and "`uv venv`" not in readme
+
+
+def test_solution_readme_lints_its_own_code_as_its_workflow_does(bake):
+    solution = bake(roles="Web:flask Jobs:worker").project_path
+    readme = (solution / "README.md").read_text()
+    workflow = (solution / ".github" / "workflows" / "tests.yml").read_text()
+    (scan,) = [line.strip() for line in workflow.splitlines() if "-m bandit" in line]
+    assert scan == "python -m bandit --severity-level medium --quiet --recursive Web Jobs cloudservice"
+    assert f"\n.venv/bin/{scan}\n" in readme
+    assert "--recursive ." not in readme

@@ -146,7 +146,7 @@ class TestOtherAnswers:
     def test_flags(self, value, expected):
         assert pre.parse_flag("install_packages", value) is expected
 
-    @pytest.mark.parametrize("value", ["0", "-2", "two", "", "1e3", "1001"])
+    @pytest.mark.parametrize("value", ["0", "-2", "two", "", "1e3", "1001", "²"])
     def test_bad_instance_counts(self, value):
         with pytest.raises(pre.AnswerError, match="^instance_count: "):
             pre.parse_instance_count(value)
@@ -184,6 +184,88 @@ class TestEarlyCheck:
         answers = [key for key in keys if not key.startswith("__")]
         assert keys.index("__answers_checked") > max(keys.index(key) for key in answers)
 
+    def test_each_free_text_answer_is_checked_right_after_its_question(self):
+        """Cookiecutter renders private entries in order, between the questions."""
+        config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+        keys = list(config)
+        free_text = [key for key, value in config.items() if not key.startswith("_") and isinstance(value, str)]
+        assert free_text == ["service_name", "description", "author_name", "roles", "vm_size", "instance_count"]
+        for key in free_text:
+            check = f"__{key}_checked"
+            assert keys.index(check) == keys.index(key) + 1
+            assert config[check] == f"{{{{ cookiecutter | check_answer('{key}') }}}}"
+
+    @pytest.mark.parametrize(("field", "value", "words"), [
+        ("service_name", "nul", "reserved device name"),
+        ("description", "a\nb", "line break"),
+        ("roles", "Web:php", "unknown role kind"),
+        ("vm_size", "Large", "not an ARM VM size"),
+        ("instance_count", "0", "at least 1"),
+    ])
+    def test_one_answer_is_checked_on_its_own(self, field, value, words):
+        with pytest.raises(SystemExit) as stopped:
+            extension.check_answer({"service_name": "Shop", field: value}, field)
+        assert str(stopped.value).startswith(f"ERROR: {field}: ") and words in str(stopped.value)
+        assert "\n" not in str(stopped.value), "outside an interactive run: the error line alone"
+
+    @pytest.mark.parametrize("field", ["service_name", "description", "author_name", "roles", "vm_size",
+                                       "instance_count"])
+    def test_a_good_answer_passes_on_its_own(self, field):
+        assert extension.check_answer(ANSWERS, field) == "yes"
+
+
+class TestAnswersAreText:
+    """local_extensions' preprocess: cookiecutter renders answers as Jinja; they stay as written."""
+
+    def environment(self):
+        from jinja2 import Environment
+
+        return Environment(extensions=[extension.AnswerChecks])
+
+    @pytest.mark.parametrize("text", ["{{ x }}", "}}{{", "{% raw %}", "{% endraw %}", "{# c #}", "a\nb {{",
+                                      "\\ \" ' {{ é 🎉", "{{ '\\u0041' }}", "{%- if x -%}",
+                                      "Made with cookiecutter {{ x }}", "{{ cookiecutter.service_name }} {{ x }}"])
+    def test_an_answer_with_jinja_syntax_renders_to_itself(self, text):
+        assert self.environment().from_string(text).render(cookiecutter={}) == text
+
+    def test_the_templates_own_sources_and_derived_answers_are_rendered(self):
+        env = self.environment()
+        context = {"cookiecutter": {"service_name": "Shop"}}
+        assert env.from_string("{{cookiecutter.service_name}}").render(**context) == "Shop"
+        assert env.from_string("{{ cookiecutter.service_name | lower }}-api").render(**context) == "shop-api"
+        env.filters["jsonify"] = json.dumps
+        hook = '{{ cookiecutter | jsonify }} {% if true %}{{ "!" }}{% endif %}'
+        assert env.from_string(hook).render(**context) == '{"service_name": "Shop"} !'
+        assert env.from_string("plain").render(**context) == "plain"
+
+
+class TestLimits:
+    def test_instance_count_zero_needs_at_least_one(self):
+        with pytest.raises(pre.AnswerError, match="at least 1; give a whole number from 1 to 1000$"):
+            pre.parse_instance_count("0")
+
+    def test_vm_size_is_trimmed_like_instance_count(self):
+        plan = pre.make_plan({**ANSWERS, "vm_size": "  Standard_A2_v2 ", "instance_count": " 3 "})
+        assert plan["cleaned_answers"]["vm_size"] == "Standard_A2_v2"
+        assert plan["instance_count"] == 3
+
+    @pytest.mark.parametrize(("author", "cleaned"), [("   ", ""), (" Ada Lovelace ", "Ada Lovelace"), ("", "")])
+    def test_an_author_of_spaces_is_none(self, author, cleaned):
+        assert pre.make_plan({**ANSWERS, "author_name": author})["cleaned_answers"]["author_name"] == cleaned
+
+    def test_at_most_25_roles(self):
+        assert len(pre.plan_roles("worker " * 25)) == 25
+        with pytest.raises(pre.AnswerError) as refused:
+            pre.plan_roles("flask " * 13 + "worker " * 13)
+        assert str(refused.value) == (
+            "roles: 26 roles given, and a cloud service holds at most 25 roles; "
+            "give at most 25 (Azure's limit per service definition)")
+
+    @pytest.mark.parametrize("name", ["con", "CON", "Aux", "nul", "PRN", "com1", "Lpt9"])
+    def test_service_name_may_not_be_a_device_name(self, name):
+        with pytest.raises(pre.AnswerError, match=f"^service_name: '{name}' is a reserved device name on Windows"):
+            pre.check_service_name(name)
+
 
 class TestRendering:
     def test_role_layers(self):
@@ -199,6 +281,21 @@ class TestRendering:
         post.render_file(env, "run.cmd", tmp_path / "out" / "run.cmd", context)
         assert not (tmp_path / "only-for-wfastcgi.txt").exists()
         assert (tmp_path / "out" / "run.cmd").read_bytes() == b"@echo off\r\necho hi\r\n"
+
+    def test_only_the_templates_files_are_rendered(self, tmp_path):
+        """An app's own Jinja template, or a file rendered before, is left as it is."""
+        (tmp_path / "README.md").write_text("# {{ cookiecutter.service_name }}\n")
+        (tmp_path / "Web" / "templates").mkdir(parents=True)
+        (tmp_path / "Web" / "templates" / "home.html").write_text("{{ role_name }}\n")
+        post.render_solution(tmp_path, {"cookiecutter": {"service_name": "Shop"}}, ["README.md", "missing.txt"])
+        assert (tmp_path / "README.md").read_text() == "# Shop\n"
+        assert (tmp_path / "Web" / "templates" / "home.html").read_text() == "{{ role_name }}\n"
+
+    def test_template_files_lists_what_cookiecutter_copies(self, monkeypatch):
+        monkeypatch.chdir(TEMPLATE)  # cookiecutter renders the hooks there
+        files = json.loads(extension.template_files())
+        assert "ServiceDefinition.csdef" in files and "_roles/flask/webapp/templates/home.html" in files
+        assert all((TEMPLATE / "{{cookiecutter.service_name}}" / name).is_file() for name in files)
 
     def test_guidance_is_the_at_a_glance_section(self, tmp_path):
         readme = tmp_path / "README.md"
@@ -227,10 +324,13 @@ class TestInstall:
         (tmp_path / "requirements-dev.txt").write_text("")
         monkeypatch.setenv("UV_OFFLINE", "1")
         monkeypatch.setenv("PIP_NO_INDEX", "1")
-        assert post.install_packages(tmp_path, {"roles": [{"name": "Web"}]}) is False
-        err = capsys.readouterr().err
-        assert "WARNING: installing the packages failed" in err
-        assert "Web" in err and "requirements.txt" in err
+        warning = post.install_packages(tmp_path, {"roles": [{"name": "Web"}]})
+        assert capsys.readouterr().out == "Installing every role's packages into .venv ... failed (see the end)\n"
+        *said, retry_in, create, install = warning.splitlines()
+        assert said[0].endswith(" said (last lines):") and "no-such-package-azure-py-cloudservice" in warning
+        assert said[-1] == "WARNING: installing the packages failed; the solution itself is complete."
+        assert retry_in == f"  Retry in {tmp_path} with:"
+        assert "venv" in create and str(Path("Web/requirements.txt")) in install
 
 
 def test_generation_survives_a_failed_install(bake, capfd, monkeypatch):
@@ -272,3 +372,42 @@ def test_the_templates_own_code_passes_ruff():
     completed = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."],
                                cwd=TEMPLATE, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stdout
+
+
+def test_the_questions_table_shows_every_default():
+    """The template README's table of questions: one row per question, with its default."""
+    config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    rows = {}
+    for line in (TEMPLATE / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3:
+            rows[cells[0].strip("`")] = cells[1]
+    questions = [key for key in config if not key.startswith("_")]
+    assert list(rows) == questions
+    for key in questions:
+        default = config[key][0] if isinstance(config[key], list) else config[key]
+        default = json.dumps(default) if isinstance(default, bool) else default
+        assert rows[key] == (f"`{default}`" if default else "(none)"), key
+
+
+def test_the_quick_start_says_what_the_template_address_is():
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+    assert "gh:org/" not in readme
+    assert "`gh:<owner>/azure-py-cloudservice` stands for" in readme
+    assert "`cookiecutter path/to/azure-py-cloudservice`" in readme and "`cookiecutter .`" in readme
+
+
+def test_guidance_uses_this_systems_interpreter(monkeypatch):
+    text = "- Run: `.venv/bin/python -m cloudservice run`"
+    assert post.for_this_system(text) == text
+    monkeypatch.setattr(post, "os", type("WindowsOs", (), {"name": "nt"}))
+    assert post.for_this_system(text) == "- Run: `.venv\\Scripts\\python -m cloudservice run`"
+
+
+def test_cloud_placeholders_name_the_regional_address():
+    """CSES public IPs answer at <dnsLabel>.<region>.cloudapp.azure.com, as the Bicep says."""
+    (django,) = pre.plan_roles("django")
+    values = {setting.name: setting.cloud for setting in django.settings}
+    assert values["ALLOWED_HOSTS"] == "REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com"
+    assert values["CSRF_TRUSTED_ORIGINS"] == (
+        "https://REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com")
