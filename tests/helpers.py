@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +32,26 @@ JINJA_RESIDUE = re.compile(
     r"({{|{%-?)[^}]*\b(cookiecutter|roles?|python_build|instance_count|install_packages)\b"
     r"|{%-?\s*(end)?raw\b"
 )
+
+
+def load_module(name: str, path: Path):
+    """Import a file that is not on sys.path (the hooks, the local extension) as ``name``."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def require_node() -> None:
+    """Azurite runs on Node.js: fail in CI without it, skip elsewhere."""
+    import pytest
+
+    if shutil.which("node") and shutil.which("npm"):
+        return
+    if os.environ.get("CI"):
+        pytest.fail("Node.js and npm are not on PATH; CI must provide them for the Azurite tests")
+    pytest.skip("Node.js and npm are not on PATH: Azurite cannot run here")
 
 
 def text_files(folder: Path):

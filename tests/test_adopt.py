@@ -8,7 +8,6 @@ unit tests below build small solutions of their own to pin each detection rule.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 import subprocess
@@ -17,19 +16,13 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
+from helpers import load_module
 
 FIXTURES = TEMPLATE / "tests" / "fixtures" / "old-solutions"
 CASES = sorted(path.parent.name for path in FIXTURES.glob("*/expected.json"))
 GOOD = [name for name in CASES if "error" not in json.loads((FIXTURES / name / "expected.json").read_text())]
 BAD = [name for name in CASES if name not in GOOD]
 
-
-def load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 adopt = load_module("adopt", TEMPLATE / "hooks" / "adopt.py")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,19 +9,13 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
+from helpers import load_module
 
 ANSWERS = {
     **{k: (v[0] if isinstance(v, list) else v) for k, v in
        json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()},
 }
 
-
-def load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
 
 
 pre = load_module("pre_gen_project", TEMPLATE / "hooks" / "pre_gen_project.py")

@@ -15,7 +15,6 @@ import contextlib
 import os
 import queue
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -30,7 +29,7 @@ from xml.etree import ElementTree
 import psutil
 import pytest
 from conftest import TEMPLATE, venv_python
-from helpers import CSCFG_NS
+from helpers import CSCFG_NS, require_node
 
 ROLES = "django flask bottle worker"
 WEB_ROLES = ["DjangoWebRole", "FlaskWebRole", "BottleWebRole"]
@@ -61,13 +60,6 @@ queue = QueueClient.from_connection_string(sys.argv[1], sys.argv[2])
 print(queue.get_queue_properties().approximate_message_count)
 """
 
-
-def require_node() -> None:
-    if shutil.which("node") and shutil.which("npm"):
-        return
-    if os.environ.get("CI"):
-        pytest.fail("Node.js and npm are not on PATH; CI must provide them for the Azurite tests")
-    pytest.skip("Node.js and npm are not on PATH: Azurite cannot run here")
 
 
 @pytest.fixture(scope="module")

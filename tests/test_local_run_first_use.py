@@ -30,7 +30,7 @@ from xml.etree import ElementTree
 import psutil
 import pytest
 from conftest import TEMPLATE
-from helpers import CSCFG_NS
+from helpers import CSCFG_NS, require_node
 
 WEB = "FlaskWebRole"
 WORKER = "WorkerRole"
@@ -65,13 +65,6 @@ except ResourceExistsError:
 queue.send_message(sys.argv[3])
 """
 
-
-def require_node() -> None:
-    if shutil.which("node") and shutil.which("npm"):
-        return
-    if os.environ.get("CI"):
-        pytest.fail("Node.js and npm are not on PATH; CI must provide them for the Azurite tests")
-    pytest.skip("Node.js and npm are not on PATH: Azurite cannot be installed here")
 
 
 @pytest.fixture(scope="module")
