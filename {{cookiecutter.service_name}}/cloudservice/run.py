@@ -359,7 +359,13 @@ def stop_on_signals() -> None:
         signal.signal(signum, interrupt)
 
 
-def main(role: str | None = None, instances: int | None = None, in_process: bool = False) -> int:
+def main(
+    role: str | None = None,
+    instances: int | None = None,
+    in_process: bool = False,
+    containers: bool = False,
+    base_image: str | None = None,
+) -> int:
     stop_on_signals()
     service = Service.load()
     configuration = service.configuration(CONFIGURATION)
@@ -367,6 +373,17 @@ def main(role: str | None = None, instances: int | None = None, in_process: bool
     try:
         launches = plan(service, configuration, selected, instances)
         with ExitStack() as stack:
+            if containers:
+                from cloudservice import containers as in_containers
+
+                try:
+                    launches = in_containers.container_launches(
+                        service, launches, base_image, OUTPUT_ENVIRONMENT
+                    )
+                except in_containers.ContainerError as error:
+                    print(f"cloudservice run: {error}", file=sys.stderr)
+                    return 1
+                stack.enter_context(in_containers.removed_at_end(launches))
             if uses_storage_emulator(configuration, selected):
                 start_storage_emulator(service, stack)
             if in_process:

@@ -36,12 +36,14 @@ def load_settings(host: str, **settings: str) -> dict:
         name: value for name, value in os.environ.items() if not name.startswith("CONTAINER_APP_")
     }
     environ.update(
-        DJANGO_SETTINGS_MODULE="website.settings",
-        EMULATED="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="",
-        CSRF_TRUSTED_ORIGINS="",
-        **settings,
+        {
+            "DJANGO_SETTINGS_MODULE": "website.settings",
+            "EMULATED": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "",
+            "CSRF_TRUSTED_ORIGINS": "",
+            **settings,
+        }
     )
     completed = subprocess.run(  # noqa: S603 - this interpreter, with arguments of our own
         [sys.executable, "-c", PROBE, host],
