@@ -56,13 +56,17 @@ def find_engine() -> str:
     )
 
 
-def image_name(service: Service, role: RoleDefinition) -> str:
-    """``<service>-<role>:local`` in the lower case image names need."""
+def repository(service: Service, role: RoleDefinition) -> str:
+    """``<service>-<role>`` in the lower case that image names need."""
 
     def slug(name: str) -> str:
         return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
-    return f"{slug(service.name)}-{slug(role.name)}:local"
+    return f"{slug(service.name)}-{slug(role.name)}"
+
+
+def image_name(service: Service, role: RoleDefinition) -> str:
+    return f"{repository(service, role)}:local"
 
 
 def build_command(engine: str, folder: Path, image: str, base_image: str | None) -> list[str]:
@@ -149,6 +153,17 @@ def container_launches(
     engine = find_engine()
     roles = list({launch.instance.role.name: launch.instance.role for launch in launches}.values())
     images = build_images(engine, service, roles, base_image)
+    return in_containers(service, launches, engine, images, also_passed)
+
+
+def in_containers(
+    service: Service,
+    launches: list[Launch],
+    engine: str,
+    images: dict[str, str],
+    also_passed: dict[str, str],
+) -> list[ContainerLaunch]:
+    """Each launch in a container of its role's image (``images``, by role name)."""
     run_id = uuid.uuid4().hex[:8]
     wrapped = []
     for launch in launches:
@@ -164,7 +179,7 @@ def container_launches(
                 **fields,
                 engine=engine,
                 image=images[role.name],
-                name=f"{image_name(service, role).partition(':')[0]}-{launch.instance.index}-{run_id}",
+                name=f"{repository(service, role)}-{launch.instance.index}-{run_id}",
                 volumes=tuple(volumes),
                 passed=tuple([*environment, *also_passed]),
             )
