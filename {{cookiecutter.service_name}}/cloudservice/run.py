@@ -15,6 +15,9 @@ stopped with everything it started (honcho would end only the shell); Ctrl+Break
 (Windows) or a closing terminal stop the run like Ctrl+C; a stop in the first moments
 of a run, before every process has started, works; the web role URLs are printed
 once they answer.
+
+With ``--containers``, containers.py builds each role's image and every process is
+the role instance in its container instead.
 """
 
 from __future__ import annotations
