@@ -31,6 +31,7 @@ from pathlib import Path
 import container_base
 import pytest
 from conftest import TEMPLATE, venv_python
+from helpers import azurite_usual_ports
 from test_local_run import Run, accepts_connections, get, local_settings, require_node, set_local_setting
 
 ROLES = {"django": "DjangoWebRole", "flask": "FlaskWebRole", "bottle": "BottleWebRole", "worker": "WorkerRole"}
@@ -271,6 +272,11 @@ def test_run_containers_serves_every_role_and_ctrl_c_removes_them(
     podman_environment = container_base.podman_environment(tmp_path, host_builds=True)
     monkeypatch.setenv("CONTAINERS_CONF", podman_environment["CONTAINERS_CONF"])
 
+    with azurite_usual_ports():
+        run_in_containers(solution, base_image, worker_settings, podman_environment)
+
+
+def run_in_containers(solution: Path, base_image: str, worker_settings: dict, podman_environment: dict) -> None:
     service = Run(solution, "--containers", "--base-image", base_image)
     try:
         service.wait_for(r"^Building the images of ", 60)
