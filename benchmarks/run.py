@@ -8,7 +8,10 @@ Measures, in one run on this machine, several runs each, medians:
    warm caches (install.py);
 3. worker: the generated worker against Azurite, against a naive loop; requests per
    message; requests per minute of an idle worker after a minute (measure_worker.py);
-4. local run: ``python -m cloudservice run`` until every role is ready (local_run.py).
+4. local run: ``python -m cloudservice run`` until every role is ready (local_run.py);
+5. containers: each role kind's image, built with podman from a local base image, cold
+   and after a code-only change, its size against the base, and
+   ``python -m cloudservice run --containers`` until every role is ready (containers.py).
 
 Prints a table of each figure against its goal and writes everything measured to
 benchmarks/results/latest.json. It uses the test tools' .venv (made by tests/run.py)
@@ -37,8 +40,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "latest.json"
 # Timed runs of each figure, per part: fewer where one run takes long (about 45 s a
-# worker round, 25 s an install round), so that the whole takes well under 10 minutes.
-RUNS = {"bake": 5, "install": 3, "worker": 3, "run": 5}
+# worker round, 25 s an install round), so that the whole takes well under 10 minutes
+# (containers adds about 5 more: one cold build per role kind).
+RUNS = {"bake": 5, "install": 3, "worker": 3, "run": 5, "containers": 3}
 
 
 def test_runner():
@@ -108,6 +112,11 @@ def measure(parts: list[str], runs: dict[str, int], work: Path, results: dict) -
     if "run" in parts:
         log("python -m cloudservice run ...")
         results["run"] = local_run.measure(solution, runs["run"], log)
+    if "containers" in parts:
+        import containers
+
+        log("The roles' container images ...")
+        results["containers"] = containers.measure(template, work, runs["containers"], log)
 
 
 def main() -> int:

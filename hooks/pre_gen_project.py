@@ -242,6 +242,13 @@ def settings_for(role: Role) -> list[Setting]:
         ]
     if role.kind == "worker":
         settings += [
+            Setting(
+                "StorageQueueEndpoint",
+                cloud="",
+                local="",
+                meaning="the account's queue endpoint (https://ACCOUNT.queue.core.windows.net), used with "
+                "the managed identity when StorageConnectionString is empty",
+            ),
             Setting("QueueName", cloud=role.queue_name, local=role.queue_name, meaning="the queue this worker reads"),
             Setting(
                 "MaxDequeueCount",

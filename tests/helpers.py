@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import itertools
 import os
@@ -147,3 +148,27 @@ def powershell_commands(text: str) -> tuple[set[str], set[str]]:
             names[node.type].add(source[node.start_byte : node.end_byte].decode("utf-8"))
         nodes.extend(node.children)
     return names["function_name"], names["command_name"]
+
+
+@contextlib.contextmanager
+def azurite_usual_ports():
+    """Held by a test that runs ``python -m cloudservice run``, whose Azurite takes its usual
+    ports (10000-10002): one such test at a time on this machine, across pytest's workers and
+    runs (one run's Azurite stopping would leave another's roles without storage)."""
+    path = Path.home() / ".cache" / "azure-py-cloudservice" / "azurite-usual-ports.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+b") as lock:
+        if os.name == "nt":
+            import msvcrt
+
+            while True:
+                try:
+                    msvcrt.locking(lock.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:  # LK_LOCK gives up after 10 s: keep waiting
+                    continue
+        else:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield

@@ -2,8 +2,9 @@
 
 Needs only Python 3.11+ (and Node.js with npm for the tests that use Azurite). It keeps
 its tools in ``.venv`` at the repository root, installing them with uv (itself installed
-with pip) the first time and again whenever tests/requirements.txt changes, then runs
-pytest on all cores.
+with pip) the first time and again whenever tests/requirements.txt changes; installs
+podman, runc and debootstrap for the container tests with apt-get when they are missing
+(on Linux, as root); then runs pytest on all cores.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 REQUIREMENTS = ROOT / "tests" / "requirements.txt"
 STAMP = VENV / "requirements.sha256"
+# What tests/test_containers.py runs: the tools' names are also their Debian packages' names.
+CONTAINER_TOOLS = ("podman", "runc", "debootstrap")
 
 
 def venv_bin(name: str) -> Path:
@@ -48,10 +51,31 @@ def install_tools() -> None:
     STAMP.write_text(wanted)
 
 
+def install_container_tools() -> None:
+    """podman, runc and debootstrap for tests/test_containers.py: installed with apt when
+    missing (Linux, as root); elsewhere one line says what those tests need."""
+    missing = [tool for tool in CONTAINER_TOOLS if shutil.which(tool) is None]
+    if not missing:
+        return
+    if not sys.platform.startswith("linux") or shutil.which("apt-get") is None or os.geteuid() != 0:
+        print(
+            f"tests/run.py: {', '.join(missing)} missing: the container tests need podman, runc and"
+            " debootstrap on Linux (tests/run.py installs them with apt-get when run as root)",
+            flush=True,
+        )
+        return
+    print(f"Installing {', '.join(missing)} with apt-get ...", flush=True)
+    quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
+        if subprocess.run(command, env=quiet, check=False).returncode != 0:
+            sys.exit(f"tests/run.py: {' '.join(command)} failed")
+
+
 def main() -> int:
     if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by an older Python
         sys.exit("tests/run.py: Python 3.11 or newer is needed")
     install_tools()
+    install_container_tools()
     # Cookiecutter leaves the rendered copy of every hook it runs in the temporary folder
     # (two files a bake, hundreds a run), and a crowded temporary folder slows every later
     # bake. So the run gets a temporary folder of its own, removed when every test passed.

@@ -29,7 +29,7 @@ from xml.etree import ElementTree
 import psutil
 import pytest
 from conftest import TEMPLATE, venv_python
-from helpers import CSCFG_NS, require_node
+from helpers import CSCFG_NS, azurite_usual_ports, require_node
 
 ROLES = "django flask bottle worker"
 WEB_ROLES = ["DjangoWebRole", "FlaskWebRole", "BottleWebRole"]
@@ -190,9 +190,10 @@ def run(solution):
         runs.append(Run(solution, *arguments))
         return runs[-1]
 
-    yield start
-    for started in runs:
-        started.kill_everything()
+    with azurite_usual_ports():
+        yield start
+        for started in runs:
+            started.kill_everything()
 
 
 def accepts_connections(url: str) -> bool:

@@ -30,7 +30,7 @@ from xml.etree import ElementTree
 import psutil
 import pytest
 from conftest import TEMPLATE
-from helpers import CSCFG_NS, require_node
+from helpers import CSCFG_NS, azurite_usual_ports, require_node
 
 WEB = "FlaskWebRole"
 WORKER = "WorkerRole"
@@ -113,7 +113,7 @@ def without_node(tmp_path, python) -> dict[str, str]:
 
 
 def wait_for_free_azurite_ports() -> None:
-    """Another test's run may hold Azurite's ports; this run must not find an Azurite there."""
+    """An emulator that another program left on Azurite's ports would be used by this run."""
     deadline = time.monotonic() + 60
     while any(listening(port) for port in AZURITE_PORTS):
         if time.monotonic() > deadline:
@@ -195,7 +195,12 @@ def page(url: str) -> str:
 
 
 def test_run_without_node_says_so_and_starts_the_roles(solution, python, without_node):
-    wait_for_free_azurite_ports()
+    with azurite_usual_ports():
+        wait_for_free_azurite_ports()
+        run_without_node(solution, python, without_node)
+
+
+def run_without_node(solution: Path, python: Path, without_node: dict) -> None:
     with cloudservice_run(solution, python, without_node) as output:
         match = output.wait_for(rf"^{WEB}: (http://127\.0\.0\.1:\d+/)$", START_WITHIN)
         assert match, f"{WEB} was not started within {START_WITHIN} s:\n" + "\n".join(output.seen)

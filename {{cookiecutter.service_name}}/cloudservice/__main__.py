@@ -43,6 +43,17 @@ def parser() -> argparse.ArgumentParser:
         help="run the one --role in this process, without restarts, so that a debugger"
         " attached to it stops at breakpoints in the role's code",
     )
+    run.add_argument(
+        "--containers",
+        action="store_true",
+        help="build each role's image (its Dockerfile) with podman or docker and run the"
+        " roles in containers",
+    )
+    run.add_argument(
+        "--base-image",
+        metavar="IMAGE",
+        help="with --containers: the Python image to build on (the Dockerfiles' PYTHON_IMAGE)",
+    )
 
     test = commands.add_parser(
         "test",
@@ -71,11 +82,17 @@ def main(argv: list[str] | None = None) -> int:
         tool.error(
             "--in-process runs one instance of one role: give --role NAME (and no --instances)"
         )
+    if args.command == "run" and args.containers and args.in_process:
+        tool.error("--in-process runs the role in this process, not in a container: choose one")
+    if args.command == "run" and args.base_image and not args.containers:
+        tool.error("--base-image is for the images of --containers: give --containers too")
     try:
         if args.command == "run":
             from cloudservice import run
 
-            return run.main(args.role, args.instances, args.in_process)
+            return run.main(
+                args.role, args.instances, args.in_process, args.containers, args.base_image
+            )
         if args.command == "test":
             from cloudservice import testing
 

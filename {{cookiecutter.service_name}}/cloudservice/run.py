@@ -15,6 +15,9 @@ stopped with everything it started (honcho would end only the shell); Ctrl+Break
 (Windows) or a closing terminal stop the run like Ctrl+C; a stop in the first moments
 of a run, before every process has started, works; the web role URLs are printed
 once they answer.
+
+With ``--containers``, containers.py builds each role's image and every process is
+the role instance in its container instead.
 """
 
 from __future__ import annotations
@@ -359,7 +362,13 @@ def stop_on_signals() -> None:
         signal.signal(signum, interrupt)
 
 
-def main(role: str | None = None, instances: int | None = None, in_process: bool = False) -> int:
+def main(
+    role: str | None = None,
+    instances: int | None = None,
+    in_process: bool = False,
+    containers: bool = False,
+    base_image: str | None = None,
+) -> int:
     stop_on_signals()
     service = Service.load()
     configuration = service.configuration(CONFIGURATION)
@@ -367,6 +376,17 @@ def main(role: str | None = None, instances: int | None = None, in_process: bool
     try:
         launches = plan(service, configuration, selected, instances)
         with ExitStack() as stack:
+            if containers:
+                from cloudservice import containers as in_containers
+
+                try:
+                    launches = in_containers.container_launches(
+                        service, launches, base_image, OUTPUT_ENVIRONMENT
+                    )
+                except in_containers.ContainerError as error:
+                    print(f"cloudservice run: {error}", file=sys.stderr)
+                    return 1
+                stack.enter_context(in_containers.removed_at_end(launches))
             if uses_storage_emulator(configuration, selected):
                 start_storage_emulator(service, stack)
             if in_process:

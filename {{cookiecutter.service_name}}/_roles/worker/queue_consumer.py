@@ -32,6 +32,7 @@ FIRST_WAIT_SECONDS = 1.0  # after an empty poll or a storage error; doubles up t
 QUEUE_NAME = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 POISON_SUFFIX = "-poison"
 DECIMAL = re.compile(r"^\d+(\.\d+)?$")
+QUEUE_ENDPOINT = re.compile(r"^https?://[^/\s]+(/[^\s]*)?$")
 
 
 class SettingError(ValueError):
@@ -46,6 +47,8 @@ class Settings:
     visibility_timeout: int = 30
     max_idle_backoff: float = 60.0
     message_encoding: str = "text"
+    # Used, with the role's managed identity, when connection_string is empty.
+    queue_endpoint: str = ""
 
     @property
     def poison_queue_name(self) -> str:
@@ -59,10 +62,17 @@ class Settings:
             return environ.get(name, "").strip() or default
 
         connection_string = get("StorageConnectionString")
-        if not connection_string:
+        queue_endpoint = "" if connection_string else get("StorageQueueEndpoint")
+        if not connection_string and not queue_endpoint:
             raise SettingError(
-                "StorageConnectionString: not set; give the storage account's connection "
-                "string (ServiceConfiguration.Local.cscfg has the one for Azurite)"
+                "StorageConnectionString: not set, and neither is StorageQueueEndpoint; give "
+                "the storage account's connection string (ServiceConfiguration.Local.cscfg has "
+                "the one for Azurite), or its queue endpoint to use the managed identity"
+            )
+        if queue_endpoint and not QUEUE_ENDPOINT.match(queue_endpoint):
+            raise SettingError(
+                f"StorageQueueEndpoint: '{queue_endpoint}' is not a queue endpoint; give one "
+                "such as https://<account>.queue.core.windows.net"
             )
         queue_name = get("QueueName", DEFAULT_QUEUE_NAME)
         if not (
@@ -89,6 +99,7 @@ class Settings:
             ),
             max_idle_backoff=float(backoff),
             message_encoding=encoding,
+            queue_endpoint=queue_endpoint,
         )
 
 
@@ -102,8 +113,17 @@ def whole_number(name: str, text: str, low: int, high: int | None = None) -> int
 def connect(settings: Settings, **options) -> QueueServiceClient:
     """The storage account's queue service; ``options`` go to the SDK (tests count
     requests with them). A failed call is retried three times, about a second apart;
-    past that the worker backs off and tries again itself, for as long as it runs."""
+    past that the worker backs off and tries again itself, for as long as it runs.
+
+    With a connection string, its account key signs the requests. Without one, the
+    requests to StorageQueueEndpoint carry tokens of DefaultAzureCredential: on Container
+    Apps the app's managed identity (AZURE_CLIENT_ID names a user-assigned one), which
+    needs a queue data role on the account; on a developer's machine, ``az login``."""
     options = {"retry_policy": LinearRetry(backoff=1, random_jitter_range=0.5), **options}
+    if not settings.connection_string:
+        from azure.identity import DefaultAzureCredential
+
+        return QueueServiceClient(settings.queue_endpoint, DefaultAzureCredential(), **options)
     try:
         return QueueServiceClient.from_connection_string(settings.connection_string, **options)
     except ValueError as error:

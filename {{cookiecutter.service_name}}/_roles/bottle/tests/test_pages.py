@@ -16,6 +16,13 @@ def test_health_answers_the_load_balancer(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+
+def test_health_answers_whatever_host_name_the_probe_uses(client):
+    # Probes (the load balancer's, Container Apps') use the instance's own address.
+    response = client.get("/health", headers={"Host": "10.0.0.4:8000"})
+    assert response.status_code == 200
+
+
 def test_static_files_are_served(client):
     response = client.get("/static/site.css")
     assert response.status_code == 200

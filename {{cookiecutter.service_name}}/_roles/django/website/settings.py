@@ -5,6 +5,7 @@ environment variable of the same name (README.md lists them); the values live in
 ServiceConfiguration.Cloud.cscfg and ServiceConfiguration.Local.cscfg, not here.
 """
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -13,10 +14,22 @@ from role_environment import flag, listed, logging_config, running_locally, secr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+
+def container_app_hosts() -> list[str]:
+    """On Azure Container Apps, the app's own address, ``<name>.<environment suffix>``,
+    from the variables the platform gives every app; elsewhere nothing."""
+    name = os.environ.get("CONTAINER_APP_NAME", "").strip()
+    suffix = os.environ.get("CONTAINER_APP_ENV_DNS_SUFFIX", "").strip()
+    return [f"{name}.{suffix}"] if name and suffix else []
+
+
 SECRET_KEY = secret_key()
 DEBUG = flag("DEBUG")
-ALLOWED_HOSTS = listed("ALLOWED_HOSTS")
-CSRF_TRUSTED_ORIGINS = listed("CSRF_TRUSTED_ORIGINS")
+# Unset, both default to the app's address on Container Apps (served over https there).
+ALLOWED_HOSTS = listed("ALLOWED_HOSTS") or container_app_hosts()
+CSRF_TRUSTED_ORIGINS = listed("CSRF_TRUSTED_ORIGINS") or [
+    f"https://{host}" for host in container_app_hosts()
+]
 
 # A stateless site with no database, hence no admin, auth, sessions or messages: every
 # instance serves every request alike. README.md says how to add a database.

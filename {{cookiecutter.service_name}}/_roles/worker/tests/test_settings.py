@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from azure.identity import DefaultAzureCredential
 
 from cloudservice import azurite
 from queue_consumer import (
@@ -55,6 +56,7 @@ def test_every_setting_is_read():
     ("name", "value"),
     [
         ("StorageConnectionString", ""),
+        ("StorageQueueEndpoint", "myaccount.queue.core.windows.net"),
         ("QueueName", "Orders"),
         ("QueueName", "a--b"),
         ("QueueName", "x" * 57),
@@ -67,10 +69,47 @@ def test_every_setting_is_read():
     ],
 )
 def test_a_bad_setting_is_named(name, value):
-    environment = {"StorageConnectionString": AZURITE, name: value}
+    # StorageQueueEndpoint is read only without a connection string.
+    connection_string = "" if name == "StorageQueueEndpoint" else AZURITE
+    environment = {"StorageConnectionString": connection_string, name: value}
 
     with pytest.raises(SettingError, match=f"^{name}: "):
         Settings.from_environment(environment)
+
+
+QUEUE_ENDPOINT = "https://myaccount.queue.core.windows.net"
+
+
+def test_a_connection_string_signs_with_the_account_key():
+    settings = Settings.from_environment(
+        {"StorageConnectionString": AZURITE, "StorageQueueEndpoint": QUEUE_ENDPOINT}
+    )
+
+    with connect(settings) as service:
+        assert settings.queue_endpoint == ""
+        assert service.credential.account_name == azurite.ACCOUNT
+        assert service.url.startswith(f"http://127.0.0.1:10001/{azurite.ACCOUNT}")
+
+
+def test_without_a_connection_string_the_managed_identity_signs(monkeypatch):
+    # A user-assigned identity, as Container Apps gives it (no request is made here).
+    monkeypatch.setenv("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000001")
+    settings = Settings.from_environment(
+        {"StorageConnectionString": "", "StorageQueueEndpoint": QUEUE_ENDPOINT}
+    )
+
+    with connect(settings) as service:
+        assert settings.queue_endpoint == QUEUE_ENDPOINT
+        assert isinstance(service.credential, DefaultAzureCredential)
+        assert service.url == QUEUE_ENDPOINT + "/"
+        queue = service.get_queue_client(settings.queue_name)
+        assert queue.url == f"{QUEUE_ENDPOINT}/{DEFAULT_QUEUE_NAME}"
+
+
+def test_without_either_the_worker_says_what_to_give():
+    neither = "^StorageConnectionString: not set, and neither is StorageQueueEndpoint"
+    with pytest.raises(SettingError, match=neither):
+        Settings.from_environment({"StorageConnectionString": "", "StorageQueueEndpoint": ""})
 
 
 def test_a_malformed_connection_string_is_named():
