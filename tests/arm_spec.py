@@ -16,18 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from helpers import REFERENCE
 
-def reference_folder() -> Path:
-    """shared/reference beside the repository (or beside a folder that holds it, as for a
-    git worktree); the usual place when none is found."""
-    here = Path(__file__).resolve()
-    for parent in here.parents[1:]:
-        if (parent / "shared" / "reference").is_dir():
-            return parent / "shared" / "reference"
-    return here.parents[2] / "shared" / "reference"
-
-
-REFERENCE = reference_folder()
 SPECS = REFERENCE / "azure-specs"
 # Keys of a resource body that Bicep itself handles; they are not part of the request.
 BICEP_KEYS = {"name", "parent", "scope", "dependsOn"}

@@ -13,7 +13,19 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "azure-schemas"
+
+def reference_folder() -> Path:
+    """Microsoft's schemas and specifications: shared/reference beside the repository (or
+    beside a folder that holds it, as for a git worktree); the usual place when none is found."""
+    here = Path(__file__).resolve()
+    for parent in here.parents[1:]:
+        if (parent / "shared" / "reference").is_dir():
+            return parent / "shared" / "reference"
+    return here.parents[2] / "shared" / "reference"
+
+
+REFERENCE = reference_folder()
+SCHEMAS = REFERENCE / "azure-schemas"
 CSDEF_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition}"
 CSCFG_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration}"
 # The template's own variables inside Jinja delimiters, or a raw block left open. The

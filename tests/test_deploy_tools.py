@@ -815,8 +815,10 @@ def test_the_readme_walks_to_a_deployment(cookies):
     solution = bake_solution(cookies, roles="Api:flask Jobs:worker")
     readme = (solution / "README.md").read_text(encoding="utf-8")
     headings = [line for line in readme.splitlines() if line.startswith("## ")]
-    assert headings.index("## Prepare, check and package") + 1 == headings.index("## Deploy")
-    assert headings.index("## Deploy") + 1 == headings.index("## Keep in step with the template")
+    walk = ["## Prepare, check and package", "## Deploy", "## Moving to Azure Container Apps",
+            "## Keep in step with the template"]
+    start = headings.index(walk[0])
+    assert headings[start : start + len(walk)] == walk
     for command in (
         "cloudservice prepare",
         "cloudservice check",

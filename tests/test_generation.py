@@ -516,7 +516,7 @@ def test_one_cloud_address_everywhere(bake):
     for path, text in text_files(solution):
         if path.name in ("README.md", "main.bicep") or path.suffix == ".cscfg":
             found |= set(re.findall(r"[\w<>.-]*\.cloudapp\.azure\.com", text))
-    assert found == {"<label>.<region>.cloudapp.azure.com", "<dnsLabel>.<region>.cloudapp.azure.com",
+    assert found == {"<dnsLabel>.<region>.cloudapp.azure.com",
                      "shop.<region>.cloudapp.azure.com",
                      "REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com"}
 

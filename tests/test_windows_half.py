@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import jinja_residue
+from helpers import REFERENCE, jinja_residue
 
 # The parameters that main.parameters.json and the README named before deploy/ turned to
 # existing networks: a parameter file of an earlier solution must still deploy.
+# (certificateUrl, one certificate, became certificates: a list of {thumbprint, certificateUrl}.)
 EARLIER_PARAMETERS = {
     "cloudServiceName", "dnsLabel", "virtualNetworkName", "subnetName", "roles", "keyVaultId",
-    "certificateUrl", "publicIpName", "upgradeMode", "location", "packageUrl", "configurationUrl",
+    "certificates", "publicIpName", "upgradeMode", "location", "packageUrl", "configurationUrl",
 }  # fmt: skip
 
 
@@ -77,7 +78,7 @@ def test_deploy_updates_the_service_in_the_network_and_address_it_has(cookies):
 
 
 CLOUD_SERVICE_SPEC = (
-    TEMPLATE.parent.parent / "shared" / "reference" / "azure-specs" / "specification" / "compute"
+    REFERENCE / "azure-specs" / "specification" / "compute"
     / "resource-manager" / "Microsoft.Compute" / "CloudserviceRP" / "stable" / "2024-11-04" / "cloudService.json"
 )  # fmt: skip
 

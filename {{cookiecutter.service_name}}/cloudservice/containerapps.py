@@ -1135,6 +1135,9 @@ def problems(service: Service) -> Iterator[tuple[str, str]]:
         for name in services:
             if name not in {app.role for app in plan.apps}:
                 yield AZURE_YAML, f"has a service {name}, a role {DEFINITION_FILE} lacks"
+    if not (root / "infra" / "main.bicep").is_file():
+        yield "infra/main.bicep", "not found" + regenerate
+        return
     declared = []
     for path in sorted((root / "infra").glob("*.bicep")):
         relative = path.relative_to(root).as_posix()

@@ -29,7 +29,7 @@ param subnetName string
 @description('The existing public IP address of the service\'s load balancer.')
 param publicIpName string = '${cloudServiceName}-ip'
 
-@description('The DNS label of that public IP address: the service answers at <label>.<region>.cloudapp.azure.com. The address keeps the label it has; the deployment\'s output dnsLabelMatches says whether it is this one.')
+@description('The DNS label of that public IP address: the service answers at <dnsLabel>.<region>.cloudapp.azure.com. The address keeps the label it has; the deployment\'s output dnsLabelMatches says whether it is this one.')
 param dnsLabel string
 
 @description('The name of the service\'s load balancer configuration; an update must keep the name the service has.')

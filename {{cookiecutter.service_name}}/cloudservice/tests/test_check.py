@@ -473,11 +473,13 @@ def test_a_service_made_for_extended_support_is_not_blamed_for_what_is_right(tmp
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
     # What this tool needs of a role that Visual Studio's roles lack: the Python pin and the
-    # role folder. Nothing else is reported.
+    # role folder; and of the service, its description for Container Apps. Nothing else.
     assert lines(tmp_path) == [
         'ServiceDefinition.csdef: role Portal has no <Variable name="PYTHON_BUILD" value="...">'
         " in its runtime environment",
         "Portal: the folder of the role Portal is missing",
+        "azure.yaml: not found; run python -m cloudservice containerapps",
+        "infra/main.bicep: not found; run python -m cloudservice containerapps",
     ]
     (tmp_path / "deploy" / "main.parameters.json").write_text("[]", encoding="utf-8")
     found = lines(tmp_path)
