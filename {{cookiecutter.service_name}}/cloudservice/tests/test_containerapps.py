@@ -126,7 +126,7 @@ def test_missing_files_are_reported(solution_copy: Service):
         path.unlink()
     assert list(containerapps.problems(solution_copy)) == [
         ("azure.yaml", "not found; run python -m cloudservice containerapps"),
-        ("infra", "has no Bicep resources; run python -m cloudservice containerapps"),
+        ("infra/main.bicep", "not found; run python -m cloudservice containerapps"),
     ]
 
 
