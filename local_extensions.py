@@ -17,7 +17,7 @@ stopped it with a dump of the whole context and ``{# ... #}`` vanished. An answe
 ``preprocess`` below keeps it as written. Rendered are the template's own sources (the hooks
 and the checks, which hold ``OWN_SOURCE_MARKS``, and the solution folder's name) and an
 answer made from others and nothing else, such as ``{{ cookiecutter.service_name }}-api``,
-as cookiecutter allows.
+as cookiecutter allows, when those others are answered already (else it too is kept as written).
 
 The hooks are rendered with two functions from here: ``template_files()`` (what
 cookiecutter copies into the solution, so that the post-generation hook renders those
@@ -45,6 +45,7 @@ SOLUTION_TEMPLATE = "{{cookiecutter.service_name}}"
 JINJA_SYNTAX = ("{{", "{%", "{#")
 OWN_SOURCE_MARKS = ("{{ cookiecutter | jsonify }}", "{{ cookiecutter | check_answer")
 ANSWER_OF_COOKIECUTTER = re.compile(r"\{\{[^{}]*\bcookiecutter\.[^{}]*\}\}")
+ANSWER_NAME = re.compile(r"\bcookiecutter\.(\w+)")
 
 
 @functools.cache
@@ -168,5 +169,8 @@ class AnswerChecks(Extension):
         if any(mark in source for mark in OWN_SOURCE_MARKS):
             return source
         if not any(delimiter in ANSWER_OF_COOKIECUTTER.sub("", source) for delimiter in JINJA_SYNTAX):
-            return source  # the solution folder's name, or an answer made from others
+            # The solution folder's name, or an answer made from others: rendered when those
+            # are known already (answers are asked in order), else kept as written.
+            known = " and ".join(f"cookiecutter.{name} is defined" for name in sorted(set(ANSWER_NAME.findall(source))))
+            return f"{{% if {known} %}}{source}{{% else %}}{jinja_string(source)}{{% endif %}}"
         return jinja_string(source)

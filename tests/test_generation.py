@@ -374,7 +374,9 @@ def test_generating_again_with_overwrite(tmp_path, again):
 
 
 FREE_TEXT_WITH_JINJA = ["{{ x }}", "a }}{{ b", "{% raw %}c", "d {% endraw %}", "e {# not a comment #} f",
-                        "{%- if 1 %}g{% endif -%}", "\\u00e9 {{ 'é' }}"]
+                        "{%- if 1 %}g{% endif -%}", "\\u00e9 {{ 'é' }}",
+                        # Answers that name one not given yet, or none at all.
+                        "{{ cookiecutter.vm_size }}", "h {{ cookiecutter.nothing | lower }}"]
 
 
 @pytest.mark.parametrize("text", FREE_TEXT_WITH_JINJA)

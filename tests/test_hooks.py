@@ -217,7 +217,8 @@ class TestAnswersAreText:
 
     @pytest.mark.parametrize("text", ["{{ x }}", "}}{{", "{% raw %}", "{% endraw %}", "{# c #}", "a\nb {{",
                                       "\\ \" ' {{ é 🎉", "{{ '\\u0041' }}", "{%- if x -%}",
-                                      "Made with cookiecutter {{ x }}", "{{ cookiecutter.service_name }} {{ x }}"])
+                                      "Made with cookiecutter {{ x }}", "{{ cookiecutter.service_name }} {{ x }}",
+                                      "{{ cookiecutter.service_name }} is not answered yet"])
     def test_an_answer_with_jinja_syntax_renders_to_itself(self, text):
         assert self.environment().from_string(text).render(cookiecutter={}) == text
 
