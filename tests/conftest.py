@@ -78,6 +78,9 @@ def role_python(venv_cache):
     return role_python
 
 
+BUILD_RECIPES = {"Dockerfile", ".dockerignore"}
+
+
 def top_level_modules(folder: Path) -> set[str]:
     return {path.stem.lower() for path in folder.iterdir() if path.suffix == ".py" or path.is_dir()}
 
@@ -104,11 +107,11 @@ def role_fingerprint(solution: Path, role: str) -> str:
     if queue is not None:
         replaced.append(queue.get("value"))
     digest = hashlib.sha256()
-    # The role's tests read neither its guide nor its Windows scripts (which name the
-    # Python build of the VMs), and never the bytecode.
+    # The role's tests read neither its guide, nor its Windows scripts and its image's recipe
+    # (which name the Python of the VMs and of the image), nor the bytecode.
     role_files = sorted(
         path for path in role_folder.rglob("*")
-        if path.is_file() and path.suffix != ".md"
+        if path.is_file() and path.suffix != ".md" and path.name not in BUILD_RECIPES
         and not {"__pycache__", "bin"} & set(path.relative_to(role_folder).parts[:-1])
     )
     for path in [solution / "pyproject.toml", *role_files]:

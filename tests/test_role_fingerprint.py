@@ -19,7 +19,8 @@ def test_roles_that_differ_only_in_their_names_share_a_fingerprint(bake):
 
 
 def test_a_different_role_file_changes_the_fingerprint(bake):
-    """wfastcgi changes the web role's code; a Python build changes only its VM scripts."""
+    """wfastcgi changes the web role's code; a Python version changes only its VM scripts
+    and its image's base."""
     httpplatform = baked_role(bake, "FlaskWebRole", roles="flask")
     assert baked_role(bake, "FlaskWebRole", roles="flask", web_server="wfastcgi") != httpplatform
     assert baked_role(bake, "FlaskWebRole", roles="flask", python_version="3.13") == httpplatform
