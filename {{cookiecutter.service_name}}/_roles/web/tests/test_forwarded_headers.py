@@ -1,5 +1,4 @@
-{% if cookiecutter.web_server == "httpplatformhandler" %}
-"""X-Forwarded-* headers: only the hop that IIS adds is believed, and only behind IIS."""
+"""X-Forwarded-* headers: only the hop a trusted proxy adds is believed."""
 
 import pytest
 
@@ -8,6 +7,41 @@ from forwarded_headers import apply_forwarded_headers
 
 def request_environ(**headers) -> dict:
     return {"REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", **headers}
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch):
+    monkeypatch.delenv("HTTP_PLATFORM_PORT", raising=False)
+    monkeypatch.delenv("CONTAINER_APP_NAME", raising=False)
+
+
+@pytest.fixture
+def on_container_apps(monkeypatch):
+    monkeypatch.setenv("CONTAINER_APP_NAME", "webrole")
+
+
+def test_without_a_trusted_proxy_the_headers_are_only_removed():
+    environ = request_environ(
+        HTTP_X_FORWARDED_PROTO="https",
+        HTTP_X_FORWARDED_FOR="203.0.113.9",
+        HTTP_X_FORWARDED_HOST="evil.example",
+        HTTP_FORWARDED="for=203.0.113.9;proto=https",
+    )
+    apply_forwarded_headers(environ)
+    assert environ == request_environ()
+
+
+def test_on_container_apps_the_scheme_and_client_come_from_the_ingress(on_container_apps):
+    environ = request_environ(
+        REMOTE_ADDR="100.100.0.12",
+        HTTP_X_FORWARDED_PROTO="http, https",
+        HTTP_X_FORWARDED_FOR="10.0.0.1, 203.0.113.9",
+    )
+    apply_forwarded_headers(environ)
+    assert environ["wsgi.url_scheme"] == "https"
+    assert environ["REMOTE_ADDR"] == "203.0.113.9"
+    assert not any(name.startswith("HTTP_X_FORWARDED") for name in environ)
+{% if cookiecutter.web_server == "httpplatformhandler" %}
 
 
 @pytest.fixture
@@ -53,32 +87,11 @@ def test_requests_from_another_machine_are_not_believed(behind_iis):
     environ = request_environ(REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_PROTO="https")
     apply_forwarded_headers(environ)
     assert environ == request_environ(REMOTE_ADDR="198.51.100.7")
-
-
-def test_without_iis_the_headers_are_only_removed(monkeypatch):
-    monkeypatch.delenv("HTTP_PLATFORM_PORT", raising=False)
-    environ = request_environ(
-        HTTP_X_FORWARDED_PROTO="https",
-        HTTP_X_FORWARDED_FOR="203.0.113.9",
-        HTTP_X_FORWARDED_HOST="evil.example",
-    )
-    apply_forwarded_headers(environ)
-    assert environ == request_environ()
 {% else %}
-"""X-Forwarded-* headers can only come from the client under wfastcgi: they are removed."""
-
-from forwarded_headers import apply_forwarded_headers
 
 
-def test_forwarded_headers_are_removed_and_change_nothing():
-    environ = {
-        "REMOTE_ADDR": "198.51.100.7",
-        "wsgi.url_scheme": "http",
-        "HTTP_X_FORWARDED_PROTO": "https",
-        "HTTP_X_FORWARDED_FOR": "203.0.113.9",
-        "HTTP_X_FORWARDED_HOST": "evil.example",
-        "HTTP_FORWARDED": "for=203.0.113.9;proto=https",
-    }
+def test_under_wfastcgi_the_headers_are_only_removed_whatever_the_address():
+    environ = request_environ(REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_PROTO="https")
     apply_forwarded_headers(environ)
-    assert environ == {"REMOTE_ADDR": "198.51.100.7", "wsgi.url_scheme": "http"}
+    assert environ == request_environ(REMOTE_ADDR="198.51.100.7")
 {% endif %}
