@@ -241,17 +241,18 @@ def for_this_system(text: str) -> str:
     return text.replace(".venv/bin/python", ".venv\\Scripts\\python") if os.name == "nt" else text
 
 
-def next_steps(solution: Path, plan: dict, typed_path: str, install_failed: bool) -> list[str]:
+def next_steps(solution: Path, plan: dict, typed_path: str, installed: bool) -> list[str]:
     """The commands to type next, from where cookiecutter was run: into the solution,
-    the install unless it is done, then the tool with the solution's interpreter."""
+    the install unless this run did it (a .venv from an earlier run may lack a new
+    role's packages), then the tool with the solution's interpreter."""
     steps = [command_line(["cd", typed_path or str(solution)])]
-    if install_failed or not venv_python(solution / ".venv").exists():
+    if not installed:
         steps += [command_line(c) for c in install_commands(Path(), plan, find_uv())]
     python = str(venv_python(Path(".venv"))).removesuffix(".exe")
     return [*steps, *(command_line([python, "-m", "cloudservice", command]) for command in ("run", "test"))]
 
 
-def print_guidance(solution: Path, plan: dict, typed_path: str, install_failed: bool = False) -> None:
+def print_guidance(solution: Path, plan: dict, typed_path: str, installed: bool = False) -> None:
     for role in plan["roles"]:
         title = f"{role['name']} ({role['kind']})"
         print(f"\n{title}\n{'-' * len(title)}")
@@ -261,7 +262,7 @@ def print_guidance(solution: Path, plan: dict, typed_path: str, install_failed: 
         folders = ", ".join(f"{name}/" for name in left)
         print(f"\nNot roles of these answers, left as they were: {folders} (delete what is no longer wanted).")
     print(f"\nThe solution is in {solution}; its README.md says how to run, test and deploy it. Next:")
-    for step in next_steps(solution, plan, typed_path, install_failed):
+    for step in next_steps(solution, plan, typed_path, installed):
         print(f"  {step}")
 
 
@@ -283,7 +284,8 @@ def main() -> int:
         return 0
     write_local_secret(solution)
     warning = install_packages(solution, plan) if plan["install_packages"] else None
-    print_guidance(solution, plan, json.loads(SOLUTION_AS_TYPED), install_failed=warning is not None)
+    installed = plan["install_packages"] and warning is None
+    print_guidance(solution, plan, json.loads(SOLUTION_AS_TYPED), installed=installed)
     if warning:
         sys.stdout.flush()  # the warning comes last, also when both go to one pipe
         print(f"\n{warning}", file=sys.stderr)

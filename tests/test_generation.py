@@ -510,6 +510,19 @@ def test_next_steps_work_as_printed_and_installs(tmp_path):
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_next_steps_say_install_when_this_run_did_not_over_an_earlier_venv(tmp_path):
+    """Generating again with a new role and install_packages=no: the .venv of an earlier run
+    lacks the new role's packages, so the install is still among the next steps."""
+    assert cookiecutter_command(tmp_path).returncode == 0
+    earlier = tmp_path / "MyCloudService" / (".venv/Scripts/python.exe" if os.name == "nt" else ".venv/bin/python")
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("")  # where an earlier run's interpreter would be
+    completed = cookiecutter_command(tmp_path, "roles=FlaskWebRole:flask Shop:bottle", overwrite=True)
+    assert completed.returncode == 0, completed.stderr
+    steps = completed.stdout.split("Next:\n", 1)[1]
+    assert "-r Shop/requirements.txt" in steps
+
+
 def test_one_cloud_address_everywhere(bake):
     """The guidance, the READMEs, the .cscfg and the Bicep name the service's address alike:
     <dnsLabel>.<region>.cloudapp.azure.com."""
