@@ -150,9 +150,15 @@ def check_role_name(name: str) -> None:
         )
 
 
+def same_name_key(name: str) -> str:
+    """What two role names must differ in: not only case (they are folders, and Windows folds
+    case) nor only '-' and '_' (queue names and the Container Apps names fold those)."""
+    return re.sub(r"[-_]", "", name.lower())
+
+
 def name_roles(pairs: list[tuple[str | None, str]]) -> list[tuple[str, str]]:
     """Give bare kinds their default names (numbered from 2 when repeated) and check
-    that every name is valid and unique, ignoring case (role names are folders)."""
+    that every name is valid and unique, ignoring case, '-' and '_'."""
     for _, kind in pairs:
         if kind not in ROLE_KINDS:
             raise AnswerError("roles", f"unknown role kind '{kind}'", f"kinds are {', '.join(ROLE_KINDS)}")
@@ -161,23 +167,23 @@ def name_roles(pairs: list[tuple[str | None, str]]) -> list[tuple[str, str]]:
         if name is None:
             continue
         check_role_name(name)
-        if name.lower() in taken:
+        if same_name_key(name) in taken:
             raise AnswerError(
                 "roles",
-                f"the role name '{name}' is used twice (names are compared ignoring case)",
+                f"the role name '{name}' is used twice (names are compared ignoring case, '-' and '_')",
                 "give every role its own name",
             )
-        taken.add(name.lower())
+        taken.add(same_name_key(name))
 
     named = []
     for name, kind in pairs:
         if name is None:
             name = ROLE_KINDS[kind]
             number = 1
-            while name.lower() in taken:
+            while same_name_key(name) in taken:
                 number += 1
                 name = f"{ROLE_KINDS[kind]}{number}"
-            taken.add(name.lower())
+            taken.add(same_name_key(name))
         named.append((name, kind))
     return named
 

@@ -66,6 +66,7 @@ UNSUPPORTED_COMBINATIONS = [
     ({"roles": "R" + "x" * 63 + ":worker"}, "roles"),
     ({"roles": "Web:flask Web:bottle"}, "roles"),
     ({"roles": "Web:flask web:worker"}, "roles"),
+    ({"roles": "My-Jobs:worker My_Jobs:worker"}, "roles"),
     ({"roles": "CON:flask"}, "roles"),
     ({"roles": "nul:worker"}, "roles"),
     ({"roles": "Com1:worker"}, "roles"),

@@ -57,6 +57,7 @@ class TestRoleAnswer:
         ("Wéb:flask", "not a valid role name"),
         ("A" * 64 + ":flask", "not a valid role name"),
         ("Web:flask WEB:worker", "used twice"),
+        ("My-Jobs:worker My_Jobs:worker", "ignoring case, '-' and '_'"),
         ("aux:flask", "reserved device name"),
         ("COM7:worker", "reserved device name"),
         ("CloudService:worker", "already a folder of the solution"),
