@@ -366,8 +366,12 @@ def test_a_new_setting_is_drift_until_containerapps_regenerates(solution, tmp_pa
     assert [line for line in tool(copy, "check").stdout.splitlines() if line.startswith(("infra/", "azure.yaml"))] == []
 
 
-@pytest.mark.parametrize("solution", [KIND_COMBINATIONS[-1], {"roles": "A_b:worker a-b:flask W:worker"}],
-                         ids=combination_id, indirect=True)
+# Names that Container Apps folds alike (cut to 32 characters, '_' as '-') and short ones.
+TRICKY_NAMES = {"roles": "A_b:worker c-d:flask W:worker OrdersProcessingWorkerForTheShopA:worker"
+                         " OrdersProcessingWorkerForTheShopB:worker"}
+
+
+@pytest.mark.parametrize("solution", [KIND_COMBINATIONS[-1], TRICKY_NAMES], ids=combination_id, indirect=True)
 def test_the_hook_writes_what_the_command_writes(solution, tmp_path):
     """One generator: the command, run on a fresh solution, changes no byte."""
     copy = tmp_path / solution.name
