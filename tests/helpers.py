@@ -47,6 +47,22 @@ JINJA_RESIDUE = re.compile(
 )
 
 
+# Run with a solution's own Python, which has azure-storage-queue: put one plain-text
+# message on a queue (connection string, queue name, text), creating the queue if need be.
+SEND_MESSAGE = """
+import sys
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.queue import QueueClient
+
+queue = QueueClient.from_connection_string(sys.argv[1], sys.argv[2])
+try:
+    queue.create_queue()
+except ResourceExistsError:
+    pass
+queue.send_message(sys.argv[3])
+"""
+
+
 def load_module(name: str, path: Path):
     """Import a file that is not on sys.path (the hooks, the local extension) as ``name``."""
     spec = importlib.util.spec_from_file_location(name, path)

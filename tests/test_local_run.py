@@ -29,7 +29,7 @@ from xml.etree import ElementTree
 import psutil
 import pytest
 from conftest import TEMPLATE, venv_python
-from helpers import CSCFG_NS, azurite_usual_ports, require_node
+from helpers import CSCFG_NS, SEND_MESSAGE, azurite_usual_ports, require_node
 
 ROLES = "django flask bottle worker"
 WEB_ROLES = ["DjangoWebRole", "FlaskWebRole", "BottleWebRole"]
@@ -39,19 +39,7 @@ START_WITHIN = 180  # seconds; the first run installs Azurite with npm
 HANDLED_WITHIN = 60
 STOP_WITHIN = 10
 # Run with the solution's own Python, which has azure-storage-queue:
-# put one plain-text message on a queue, or count the messages on it.
-SEND_MESSAGE = """
-import sys
-from azure.core.exceptions import ResourceExistsError
-from azure.storage.queue import QueueClient
-
-queue = QueueClient.from_connection_string(sys.argv[1], sys.argv[2])
-try:
-    queue.create_queue()
-except ResourceExistsError:
-    pass
-queue.send_message(sys.argv[3])
-"""
+# count the messages on a queue.
 COUNT_MESSAGES = """
 import sys
 from azure.storage.queue import QueueClient

@@ -30,7 +30,7 @@ from xml.etree import ElementTree
 import psutil
 import pytest
 from conftest import TEMPLATE
-from helpers import CSCFG_NS, azurite_usual_ports, require_node
+from helpers import CSCFG_NS, SEND_MESSAGE, azurite_usual_ports, require_node
 
 WEB = "FlaskWebRole"
 WORKER = "WorkerRole"
@@ -42,7 +42,7 @@ STOP_WITHIN = 10
 # on top of it (Azurite, handling the message, the worker's log line reaching the test).
 LOCAL_IDLE_CAP = 5
 MARGIN = 3
-# Run with the solution's Python: Azurite on free ports until stdin closes; one message sent.
+# Run with the solution's Python: Azurite on free ports until stdin closes.
 RUN_AZURITE = """
 import sys
 from pathlib import Path
@@ -51,18 +51,6 @@ from cloudservice import azurite
 with azurite.running(Path(sys.argv[1])) as storage:
     print(storage.connection_string, flush=True)
     sys.stdin.read()
-"""
-SEND_MESSAGE = """
-import sys
-from azure.core.exceptions import ResourceExistsError
-from azure.storage.queue import QueueClient
-
-queue = QueueClient.from_connection_string(sys.argv[1], sys.argv[2])
-try:
-    queue.create_queue()
-except ResourceExistsError:
-    pass
-queue.send_message(sys.argv[3])
 """
 
 
