@@ -29,8 +29,6 @@ REFERENCE = reference_folder()
 SCHEMAS = REFERENCE / "azure-schemas"
 CSDEF_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition}"
 CSCFG_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration}"
-# The template's own variables inside Jinja delimiters, or a raw block left open. The
-# frameworks' templates (Django, Jinja, Bottle) use the same delimiters for their own names.
 KINDS = ("django", "flask", "bottle", "worker")
 DEFAULT_NAMES = {
     "django": "DjangoWebRole",
@@ -42,6 +40,8 @@ DEFAULT_NAMES = {
 KIND_COMBINATIONS = [
     {"roles": " ".join(kinds)} for size in range(1, len(KINDS) + 1) for kinds in itertools.combinations(KINDS, size)
 ]
+# The template's own variables inside Jinja delimiters, or a raw block left open. The
+# frameworks' templates (Django, Jinja, Bottle) use the same delimiters for their own names.
 JINJA_RESIDUE = re.compile(
     r"({{|{%-?)[^}]*\b(cookiecutter|roles?|python_build|instance_count|install_packages)\b"
     r"|{%-?\s*(end)?raw\b"

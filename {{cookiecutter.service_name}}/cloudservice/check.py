@@ -44,7 +44,6 @@ from cloudservice.model import (
     Service,
     ServiceConfiguration,
 )
-from cloudservice.prepare import python_pin
 
 REQUIRED_CONFIGURATIONS = ("Cloud", "Local")
 LOCAL_CONFIGURATION = "Local"
@@ -418,7 +417,7 @@ def certificates_come_from_key_vault(solution: Solution) -> Iterator[Problem]:
 def python_is_pinned(solution: Solution) -> Iterator[Problem]:
     for role in solution.service.roles:
         try:
-            python_pin(solution.service, role)
+            solution.service.python_pin(role)
         except ModelError as error:
             yield solution.problem(error)
 
