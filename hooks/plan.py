@@ -15,21 +15,7 @@ local_extensions.py loads it by path, and so do the tests.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-
-ROLE_KINDS = {
-    "django": "DjangoWebRole",
-    "flask": "FlaskWebRole",
-    "bottle": "BottleWebRole",
-    "worker": "WorkerRole",
-}
-# Where waitress or wfastcgi finds each web kind's WSGI application ("module:attribute").
-WSGI_APPLICATIONS = {
-    "django": "website.wsgi:application",
-    "flask": "wsgi:app",
-    "bottle": "wsgi:app",
-}
-WEB_KINDS = set(WSGI_APPLICATIONS)
+from dataclasses import asdict, dataclass, field, replace
 
 SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
@@ -69,7 +55,7 @@ class AnswerError(ValueError):
         super().__init__(f"{field_name}: {problem}; {allowed}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Setting:
     """A configuration setting: declared in the .csdef, valued in each .cscfg,
     and seen by the role's processes as an environment variable of the same name."""
@@ -78,6 +64,123 @@ class Setting:
     cloud: str
     local: str
     meaning: str
+
+
+# QueueName's value: the role's own queue, named after the role (queue_name_for).
+THE_ROLES_QUEUE = "(the role's queue)"
+
+# Every role's settings, then every web role's, then those of its kind (KINDS).
+COMMON_SETTINGS = (
+    Setting(
+        "StorageConnectionString",
+        cloud=CLOUD_STORAGE_PLACEHOLDER,
+        local=AZURITE_CONNECTION_STRING,
+        meaning="connection string of the storage account (Azurite when run locally)",
+    ),
+    Setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        cloud="",
+        local="",
+        meaning="Application Insights connection string; empty sends no telemetry",
+    ),
+)
+WEB_SETTINGS = (
+    Setting(
+        "SECRET_KEY",
+        cloud="REPLACE-WITH-A-LONG-RANDOM-SECRET",
+        local="",
+        meaning="signs sessions and cookies; locally a per-solution key from .local-secret-key",
+    ),
+    # The endpoints are plain http until a certificate is added: the site must work
+    # over http as generated, and turn strict once https is there.
+    Setting(
+        "HTTPS_ONLY",
+        cloud="false",
+        local="false",
+        meaning="'true' once the role has an https endpoint: redirects http to https "
+        "(all but /health) and sends HSTS",
+    ),
+)
+DJANGO_SETTINGS = (
+    Setting(
+        "ALLOWED_HOSTS",
+        cloud="REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
+        local="127.0.0.1,localhost",
+        meaning="comma-separated host names the site answers to",
+    ),
+    Setting(
+        "CSRF_TRUSTED_ORIGINS",
+        cloud="https://REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
+        local="http://127.0.0.1,http://localhost",
+        meaning="comma-separated origins trusted for unsafe (POST) requests",
+    ),
+    Setting("DEBUG", cloud="false", local="false", meaning="'true' shows Django's debug pages"),
+)
+# The worker's code takes the cloud value of each as its default (queue_consumer.py).
+WORKER_SETTINGS = (
+    Setting(
+        "StorageQueueEndpoint",
+        cloud="",
+        local="",
+        meaning="the account's queue endpoint (https://ACCOUNT.queue.core.windows.net), used with "
+        "the managed identity when StorageConnectionString is empty",
+    ),
+    Setting("QueueName", cloud=THE_ROLES_QUEUE, local=THE_ROLES_QUEUE, meaning="the queue this worker reads"),
+    Setting(
+        "MaxDequeueCount",
+        cloud="5",
+        local="5",
+        meaning="tries before a message moves to the poison queue (QueueName-poison)",
+    ),
+    Setting(
+        "VisibilityTimeoutSeconds",
+        cloud="30",
+        local="30",
+        meaning="how long a received message stays hidden from other workers",
+    ),
+    Setting(
+        "MaxIdleBackoffSeconds",
+        # Short locally, so that a worker run here sees a new message within seconds;
+        # in the cloud every poll is a storage transaction, billed.
+        cloud="60",
+        local="2",
+        meaning="the longest wait between polls of an empty queue",
+    ),
+    Setting(
+        "MessageEncoding",
+        cloud="text",
+        local="text",
+        meaning="'text' (plain UTF-8) or 'base64' (what Azure Functions writes)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A role kind. Its files are the folder ``_roles/<name>/`` (its requirements.txt among
+    them); these are the facts about it that the rest of the template reads."""
+
+    name: str  # as the roles answer gives it
+    default_role_name: str  # for a bare kind in the roles answer
+    summary: str  # in the roles question and the README's table of kinds
+    # Web kinds: where waitress or wfastcgi finds the WSGI application ("module:attribute").
+    application: str | None = None
+    settings: tuple[Setting, ...] = ()  # after the common and the web ones
+
+    @property
+    def web(self) -> bool:
+        return self.application is not None
+
+
+KINDS = {
+    kind.name: kind
+    for kind in (
+        Kind("django", "DjangoWebRole", "a Django site", "website.wsgi:application", DJANGO_SETTINGS),
+        Kind("flask", "FlaskWebRole", "a Flask app", "wsgi:app"),
+        Kind("bottle", "BottleWebRole", "a Bottle app", "wsgi:app"),
+        Kind("worker", "WorkerRole", "a queue worker", settings=WORKER_SETTINGS),
+    )
+}
 
 
 @dataclass
@@ -106,7 +209,7 @@ def split_role_answer(answer: str) -> list[tuple[str | None, str]]:
             )
         pairs.append((name or None, kind.lower()))
     if not pairs:
-        raise AnswerError("roles", "no roles given", f"give at least one of {', '.join(ROLE_KINDS)}")
+        raise AnswerError("roles", "no roles given", f"give at least one of {', '.join(KINDS)}")
     if len(pairs) > MAX_ROLES:
         raise AnswerError(
             "roles",
@@ -151,8 +254,8 @@ def name_roles(pairs: list[tuple[str | None, str]]) -> list[tuple[str, str]]:
     """Give bare kinds their default names (numbered from 2 when repeated) and check
     that every name is valid and unique, ignoring case, '-' and '_'."""
     for _, kind in pairs:
-        if kind not in ROLE_KINDS:
-            raise AnswerError("roles", f"unknown role kind '{kind}'", f"kinds are {', '.join(ROLE_KINDS)}")
+        if kind not in KINDS:
+            raise AnswerError("roles", f"unknown role kind '{kind}'", f"kinds are {', '.join(KINDS)}")
     taken: set[str] = set()
     for name, _ in pairs:
         if name is None:
@@ -169,11 +272,11 @@ def name_roles(pairs: list[tuple[str | None, str]]) -> list[tuple[str, str]]:
     named = []
     for name, kind in pairs:
         if name is None:
-            name = ROLE_KINDS[kind]
+            default = name = KINDS[kind].default_role_name
             number = 1
             while same_name_key(name) in taken:
                 number += 1
-                name = f"{ROLE_KINDS[kind]}{number}"
+                name = f"{default}{number}"
             taken.add(same_name_key(name))
         named.append((name, kind))
     return named
@@ -189,101 +292,20 @@ def queue_name_for(role_name: str) -> str:
 
 
 def settings_for(role: Role) -> list[Setting]:
-    settings = [
-        Setting(
-            "StorageConnectionString",
-            cloud=CLOUD_STORAGE_PLACEHOLDER,
-            local=AZURITE_CONNECTION_STRING,
-            meaning="connection string of the storage account (Azurite when run locally)",
-        ),
-        Setting(
-            "APPLICATIONINSIGHTS_CONNECTION_STRING",
-            cloud="",
-            local="",
-            meaning="Application Insights connection string; empty sends no telemetry",
-        ),
+    settings = [*COMMON_SETTINGS, *(WEB_SETTINGS if role.web else ()), *KINDS[role.kind].settings]
+    return [
+        replace(setting, cloud=role.queue_name, local=role.queue_name) if setting.cloud == THE_ROLES_QUEUE else setting
+        for setting in settings
     ]
-    if role.web:
-        settings += [
-            Setting(
-                "SECRET_KEY",
-                cloud="REPLACE-WITH-A-LONG-RANDOM-SECRET",
-                local="",
-                meaning="signs sessions and cookies; locally a per-solution key from .local-secret-key",
-            ),
-            # The endpoints are plain http until a certificate is added: the site must work
-            # over http as generated, and turn strict once https is there.
-            Setting(
-                "HTTPS_ONLY",
-                cloud="false",
-                local="false",
-                meaning="'true' once the role has an https endpoint: redirects http to https "
-                "(all but /health) and sends HSTS",
-            ),
-        ]
-    if role.kind == "django":
-        settings += [
-            Setting(
-                "ALLOWED_HOSTS",
-                cloud="REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
-                local="127.0.0.1,localhost",
-                meaning="comma-separated host names the site answers to",
-            ),
-            Setting(
-                "CSRF_TRUSTED_ORIGINS",
-                cloud="https://REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
-                local="http://127.0.0.1,http://localhost",
-                meaning="comma-separated origins trusted for unsafe (POST) requests",
-            ),
-            Setting("DEBUG", cloud="false", local="false", meaning="'true' shows Django's debug pages"),
-        ]
-    if role.kind == "worker":
-        settings += [
-            Setting(
-                "StorageQueueEndpoint",
-                cloud="",
-                local="",
-                meaning="the account's queue endpoint (https://ACCOUNT.queue.core.windows.net), used with "
-                "the managed identity when StorageConnectionString is empty",
-            ),
-            Setting("QueueName", cloud=role.queue_name, local=role.queue_name, meaning="the queue this worker reads"),
-            Setting(
-                "MaxDequeueCount",
-                cloud="5",
-                local="5",
-                meaning="tries before a message moves to the poison queue (QueueName-poison)",
-            ),
-            Setting(
-                "VisibilityTimeoutSeconds",
-                cloud="30",
-                local="30",
-                meaning="how long a received message stays hidden from other workers",
-            ),
-            Setting(
-                "MaxIdleBackoffSeconds",
-                # Short locally, so that a worker run here sees a new message within seconds;
-                # in the cloud every poll is a storage transaction, billed.
-                cloud="60",
-                local="2",
-                meaning="the longest wait between polls of an empty queue",
-            ),
-            Setting(
-                "MessageEncoding",
-                cloud="text",
-                local="text",
-                meaning="'text' (plain UTF-8) or 'base64' (what Azure Functions writes)",
-            ),
-        ]
-    return settings
 
 
 def plan_roles(answer: str) -> list[Role]:
     roles = []
     next_port = NEXT_WEB_PORTS_FROM
     for name, kind in name_roles(split_role_answer(answer)):
-        role = Role(name=name, kind=kind, web=kind in WEB_KINDS)
+        role = Role(name=name, kind=kind, web=KINDS[kind].web)
         if role.web:
-            role.wsgi_application = WSGI_APPLICATIONS[kind]
+            role.wsgi_application = KINDS[kind].application
             if not any(r.web for r in roles):
                 role.port = FIRST_WEB_PORT
             else:

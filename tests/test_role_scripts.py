@@ -13,7 +13,7 @@ from pathlib import Path, PureWindowsPath
 from xml.etree import ElementTree
 
 import pytest
-from helpers import CSDEF_NS, powershell_commands, powershell_errors
+from helpers import CSDEF_NS, KIND_TABLE, powershell_commands, powershell_errors
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 PYTHON_BUILDS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))["_python_builds"]
@@ -24,8 +24,12 @@ NUGET_PACKAGE_URL = "https://api.nuget.org/v3-flatcontainer/python/{0}/python.{0
 
 # One role of each kind, with names that are not Python identifiers or that are framework names.
 ROLES = "Api-v2:bottle Site:django W:worker Flask:flask"
-WSGI_APPLICATIONS = {"Api-v2": "wsgi:app", "Site": "website.wsgi:application", "Flask": "wsgi:app"}
-WEB_ROLES = tuple(WSGI_APPLICATIONS)
+ROLE_APPLICATIONS = {
+    name: KIND_TABLE[kind].application
+    for name, kind in (pair.split(":") for pair in ROLES.split())
+    if KIND_TABLE[kind].web
+}
+WEB_ROLES = tuple(ROLE_APPLICATIONS)
 ALL_ROLES = (*WEB_ROLES, "W")
 
 # Words that belong to one choice only: the scripts of the other choices must not hold them.
@@ -196,7 +200,7 @@ def test_web_config_runs_the_roles_application(solution, role):
     assert len(handlers) == 1
     handler = handlers[0]
     assert (handler.get("path"), handler.get("verb")) == ("*", "*")
-    wsgi_application = WSGI_APPLICATIONS[role]
+    wsgi_application = ROLE_APPLICATIONS[role]
     if solution.web_server == "httpplatformhandler":
         assert handler.get("modules") == "httpPlatformHandler"
         platform = config.find("system.webServer/httpPlatform")
