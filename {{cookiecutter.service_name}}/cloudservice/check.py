@@ -188,6 +188,31 @@ def settings_have_values(solution: Solution) -> Iterator[Problem]:
                     )
 
 
+def setting_xpath(name: str) -> str:
+    """What a Runtime <Variable> reads a configuration setting with."""
+    return (
+        "/RoleEnvironment/CurrentInstance/ConfigurationSettings/"
+        f"ConfigurationSetting[@name='{name}']/@value"
+    )
+
+
+def settings_reach_the_roles(solution: Solution) -> Iterator[Problem]:
+    """On the VMs a role's processes see a setting only through a Runtime environment
+    <Variable> that reads it (run and Container Apps give every setting, so nothing else
+    would show the gap before the cloud)."""
+    for role in solution.service.roles:
+        read = {variable.xpath for variable in role.environment if variable.xpath}
+        for name in role.settings:
+            if setting_xpath(name) not in read and not name.startswith(LEGACY_SETTING_PREFIX):
+                yield Problem(
+                    DEFINITION_FILE,
+                    f"role {role.name} declares the setting {name}, but no <Variable> of its"
+                    " <Runtime><Environment> reads it"
+                    f' (<RoleInstanceValue xpath="{setting_xpath(name)}" />):'
+                    " its processes on the VMs would not see it",
+                )
+
+
 def ports_are_distinct(solution: Solution) -> Iterator[Problem]:
     """One load balancer serves every public (input) endpoint of the service."""
     taken: dict[int, str] = {}
@@ -635,6 +660,7 @@ def deploy_files_agree(solution: Solution) -> Iterator[Problem]:
 RULES = (
     names_agree,
     settings_have_values,
+    settings_reach_the_roles,
     ports_are_distinct,
     network_is_configured,
     os_family_is_supported,
