@@ -53,7 +53,8 @@ def test_a_setting_that_no_variable_reads(copy):
         f"ServiceDefinition.csdef: role {role.name} declares the setting"
         " APPLICATIONINSIGHTS_CONNECTION_STRING, but no <Variable> of its <Runtime><Environment>"
         ' reads it (<RoleInstanceValue xpath="/RoleEnvironment/CurrentInstance/'
-        "ConfigurationSettings/ConfigurationSetting[@name='APPLICATIONINSIGHTS_CONNECTION_STRING']/@value\" />): its"
+        "ConfigurationSettings/ConfigurationSetting"
+        "[@name='APPLICATIONINSIGHTS_CONNECTION_STRING']/@value\" />): its"
         " processes on the VMs would not see it"
     ]
 
