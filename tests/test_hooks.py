@@ -299,8 +299,9 @@ class TestLimits:
 
 class TestRendering:
     def test_role_layers(self):
-        assert post.role_layers({"kind": "django", "web": True}) == ["common", "web", "django"]
-        assert post.role_layers({"kind": "worker", "web": False}) == ["common", "worker"]
+        web_role, worker_role = {"kind": "django", "web": True}, {"kind": "worker", "web": False}
+        assert post.role_layers(web_role, "wfastcgi") == ["common", "web", "wfastcgi", "django"]
+        assert post.role_layers(worker_role, "wfastcgi") == ["common", "worker"]
 
     def test_empty_rendering_writes_no_file_and_scripts_get_crlf(self, tmp_path):
         (tmp_path / "only-for-wfastcgi.txt").write_text("{% if web_server == 'wfastcgi' %}x{% endif %}\n")

@@ -51,6 +51,8 @@ DEPLOYMENT_CONFIGURATION = "Cloud"
 DEPLOY_PARAMETERS = "deploy/main.parameters.json"
 DEPLOY_TEMPLATE = "deploy/main.bicep"
 ARM_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
+# A PowerShell script's dot-sourcing of another one beside it.
+DOT_SOURCED = re.compile(r"^\s*\.\s+\(Join-Path \$PSScriptRoot '([^']+\.ps1)'\)", re.MULTILINE | re.IGNORECASE)
 LEGACY_IMPORTS = ("RemoteAccess", "RemoteForwarder", "Diagnostics")
 LEGACY_SETTING_PREFIX = "Microsoft.WindowsAzure.Plugins."
 # The certificate the classic remote desktop plugin encrypted its password with.
@@ -523,15 +525,25 @@ def sites_have_folders(solution: Solution) -> Iterator[Problem]:
 
 
 def startup_scripts(solution: Solution, role: RoleDefinition) -> str:
-    """The text of the PowerShell scripts the role's startup tasks run."""
+    """The text of the PowerShell scripts the role's startup tasks run, and of the scripts
+    beside them that those dot-source (``. (Join-Path $PSScriptRoot 'WebServer.ps1')``)."""
     folder = solution.service.folder(role)
     base = PureWindowsPath("bin") if role.web else PureWindowsPath()
-    texts = []
-    for task in role.startup:
-        for name in command_files(task.command_line, base):
-            path = folder / name
-            if name.lower().endswith(".ps1") and path.is_file():
-                texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    paths = [
+        folder / name
+        for task in role.startup
+        for name in command_files(task.command_line, base)
+        if name.lower().endswith(".ps1")
+    ]
+    texts, read = [], set()
+    while paths:
+        path = paths.pop(0)
+        if path in read or not path.is_file():
+            continue
+        read.add(path)
+        text = path.read_text(encoding="utf-8", errors="replace")
+        texts.append(text)
+        paths += [path.parent / name for name in DOT_SOURCED.findall(text)]
     return "\n".join(texts)
 
 
