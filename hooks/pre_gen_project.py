@@ -30,6 +30,7 @@ ROLE_KINDS = {
     "django": "DjangoWebRole",
     "flask": "FlaskWebRole",
     "bottle": "BottleWebRole",
+    "wsgi": "WebRole",
     "worker": "WorkerRole",
 }
 # Where waitress or wfastcgi finds each web kind's WSGI application ("module:attribute").
@@ -37,6 +38,7 @@ WSGI_APPLICATIONS = {
     "django": "website.wsgi:application",
     "flask": "wsgi:app",
     "bottle": "wsgi:app",
+    "wsgi": "wsgi:application",
 }
 WEB_KINDS = set(WSGI_APPLICATIONS)
 

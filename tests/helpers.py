@@ -30,17 +30,30 @@ CSDEF_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefiniti
 CSCFG_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration}"
 # The template's own variables inside Jinja delimiters, or a raw block left open. The
 # frameworks' templates (Django, Jinja, Bottle) use the same delimiters for their own names.
-KINDS = ("django", "flask", "bottle", "worker")
+KINDS = ("django", "flask", "bottle", "wsgi", "worker")
 DEFAULT_NAMES = {
     "django": "DjangoWebRole",
     "flask": "FlaskWebRole",
     "bottle": "BottleWebRole",
+    "wsgi": "WebRole",
     "worker": "WorkerRole",
 }
-# Every non-empty set of role kinds, one role of each.
-KIND_COMBINATIONS = [
-    {"roles": " ".join(kinds)} for size in range(1, len(KINDS) + 1) for kinds in itertools.combinations(KINDS, size)
-]
+
+
+def kind_sets() -> list[tuple[str, ...]]:
+    """Sets of role kinds, one role of each: every set of one or two kinds (what two kinds
+    could do to each other), all kinds together, and, of each size between, instead of
+    every set, the len(KINDS) runs of consecutive kinds in KINDS taken round in a circle
+    (every kind in as many of them, the same ones every run): every non-empty set would
+    be 2**len(KINDS) - 1 bakes, most telling nothing the others do not."""
+    n = len(KINDS)
+    sets = [kinds for size in (1, 2) for kinds in itertools.combinations(KINDS, size)]
+    for size in range(3, n):
+        sets += [tuple(KINDS[(start + i) % n] for i in range(size)) for start in range(n)]
+    return [*sets, KINDS]
+
+
+KIND_COMBINATIONS = [{"roles": " ".join(kinds)} for kinds in kind_sets()]
 JINJA_RESIDUE = re.compile(
     r"({{|{%-?)[^}]*\b(cookiecutter|roles?|python_build|instance_count|install_packages)\b"
     r"|{%-?\s*(end)?raw\b"

@@ -23,8 +23,10 @@ PYTHON_VARIABLES = ("PYTHON_BUILD", "PYTHON_PACKAGE_URL")
 NUGET_PACKAGE_URL = "https://api.nuget.org/v3-flatcontainer/python/{0}/python.{0}.nupkg"
 
 # One role of each kind, with names that are not Python identifiers or that are framework names.
-ROLES = "Api-v2:bottle Site:django W:worker Flask:flask"
-WSGI_APPLICATIONS = {"Api-v2": "wsgi:app", "Site": "website.wsgi:application", "Flask": "wsgi:app"}
+ROLES = "Api-v2:bottle Site:django W:worker Flask:flask Plain-1:wsgi"
+WSGI_APPLICATIONS = {
+    "Api-v2": "wsgi:app", "Site": "website.wsgi:application", "Flask": "wsgi:app", "Plain-1": "wsgi:application",
+}
 WEB_ROLES = tuple(WSGI_APPLICATIONS)
 ALL_ROLES = (*WEB_ROLES, "W")
 

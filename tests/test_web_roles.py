@@ -1,4 +1,4 @@
-"""The web roles (Django, Flask, Bottle) of generated solutions, for each web server.
+"""The web roles (Django, Flask, Bottle, plain WSGI) of generated solutions, for each web server.
 
 One solution per web server holds roles with awkward names, and two Django roles. For each
 role: its own tests pass in an environment holding only its requirements; a real waitress
@@ -34,17 +34,19 @@ WEB_SERVERS = ("httpplatformhandler", "wfastcgi")
 # Names that are a framework's own or no Python identifier, one as long as names go (63
 # characters, which must still fit the lines they are written into), two roles of one kind.
 LONGEST_NAME = "Administration-Console-For-The-Orders-And-Billing-Departments-6"
-ROLES = {"Flask": "flask", "Site": "django", "Api-v2": "bottle", LONGEST_NAME: "django"}
+ROLES = {"Flask": "flask", "Site": "django", "Api-v2": "bottle", "Plain": "wsgi", LONGEST_NAME: "django"}
 # What waitress serves, and one static file, for each kind.
 WSGI_APPLICATIONS = {
     "django": "website.wsgi:application",
     "flask": "wsgi:app",
     "bottle": "wsgi:app",
+    "wsgi": "wsgi:application",
 }
 STATIC_FILES = {
     "django": "/static/pages/site.css",
     "flask": "/static/site.css",
     "bottle": "/static/site.css",
+    "wsgi": "/static/site.css",
 }
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 # Settings the platform gives every role, besides those in the .cscfg files.
