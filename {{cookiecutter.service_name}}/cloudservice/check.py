@@ -53,7 +53,9 @@ DEPLOY_PARAMETERS = "deploy/main.parameters.json"
 DEPLOY_TEMPLATE = "deploy/main.bicep"
 ARM_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 # A PowerShell script's dot-sourcing of another one beside it.
-DOT_SOURCED = re.compile(r"^\s*\.\s+\(Join-Path \$PSScriptRoot '([^']+\.ps1)'\)", re.MULTILINE | re.IGNORECASE)
+DOT_SOURCED = re.compile(
+    r"^\s*\.\s+\(Join-Path \$PSScriptRoot '([^']+\.ps1)'\)", re.MULTILINE | re.IGNORECASE
+)
 LEGACY_IMPORTS = ("RemoteAccess", "RemoteForwarder", "Diagnostics")
 LEGACY_SETTING_PREFIX = "Microsoft.WindowsAzure.Plugins."
 # The certificate the classic remote desktop plugin encrypted its password with.
