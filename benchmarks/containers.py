@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 import container_base  # noqa: E402 - the tests' helper, on the path just above
 
 KINDS = {"django": "DjangoWebRole", "flask": "FlaskWebRole", "bottle": "BottleWebRole", "wsgi": "WebRole",
-         "worker": "WorkerRole"}
+         "fastapi": "FastApiWebRole", "worker": "WorkerRole"}
 ENTRY_POINTS = {"django": "website/wsgi.py", "flask": "wsgi.py", "bottle": "wsgi.py", "wsgi": "wsgi.py",
-                "worker": "worker.py"}
+                "fastapi": "asgi.py", "worker": "worker.py"}
 URL_LINE = re.compile(r"^(?P<label>[\w.-]+): (?P<url>http://127\.0\.0\.1:\d+/)$")
 READY_WITHIN = 300
 MB = 1_000_000

@@ -31,6 +31,7 @@ ROLE_KINDS = {
     "flask": "FlaskWebRole",
     "bottle": "BottleWebRole",
     "wsgi": "WebRole",
+    "fastapi": "FastApiWebRole",
     "worker": "WorkerRole",
 }
 # Where waitress or wfastcgi finds each web kind's WSGI application ("module:attribute").
@@ -39,7 +40,11 @@ WSGI_APPLICATIONS = {
     "flask": "wsgi:app",
     "bottle": "wsgi:app",
     "wsgi": "wsgi:application",
+    "fastapi": "asgi:app",
 }
+# Web kinds whose application is ASGI: uvicorn serves them (waitress the others), and
+# wfastcgi, which speaks WSGI only, cannot.
+ASGI_KINDS = {"fastapi"}
 WEB_KINDS = set(WSGI_APPLICATIONS)
 
 SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")
@@ -98,6 +103,8 @@ class Role:
     web: bool
     port: int | None = None
     wsgi_application: str | None = None
+    asgi: bool = False
+    app_server: str | None = None  # what serves the application: waitress or uvicorn
     queue_name: str | None = None
     settings: list[Setting] = field(default_factory=list)
 
@@ -295,6 +302,8 @@ def plan_roles(answer: str) -> list[Role]:
         role = Role(name=name, kind=kind, web=kind in WEB_KINDS)
         if role.web:
             role.wsgi_application = WSGI_APPLICATIONS[kind]
+            role.asgi = kind in ASGI_KINDS
+            role.app_server = "uvicorn" if role.asgi else "waitress"
             if not any(r.web for r in roles):
                 role.port = FIRST_WEB_PORT
             else:
@@ -367,6 +376,16 @@ def check_answer(field_name: str, value: object) -> None:
         raise KeyError(f"no check for the answer {field_name}")
 
 
+def check_web_server_serves(roles: list[Role], web_server: str) -> None:
+    asgi = [role for role in roles if role.asgi]
+    if asgi and web_server == "wfastcgi":
+        raise AnswerError(
+            "roles",
+            f"'{asgi[0].name}' is a {asgi[0].kind} role, an ASGI application, which wfastcgi (WSGI only) cannot serve",
+            "answer web_server=httpplatformhandler (uvicorn behind HttpPlatformHandler), or leave the role out",
+        )
+
+
 def parse_flag(field_name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -386,6 +405,7 @@ def make_plan(answers: dict) -> dict:
     roles = plan_roles(answers["roles"])
     check_choice("python_version", answers["python_version"], tuple(answers["_python_builds"]))
     check_choice("web_server", answers["web_server"], WEB_SERVERS)
+    check_web_server_serves(roles, answers["web_server"])
     vm_size = check_vm_size(answers["vm_size"])
     check_choice("os_family", str(answers["os_family"]), OS_FAMILIES)
     return {

@@ -30,12 +30,13 @@ CSDEF_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefiniti
 CSCFG_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration}"
 # The template's own variables inside Jinja delimiters, or a raw block left open. The
 # frameworks' templates (Django, Jinja, Bottle) use the same delimiters for their own names.
-KINDS = ("django", "flask", "bottle", "wsgi", "worker")
+KINDS = ("django", "flask", "bottle", "wsgi", "fastapi", "worker")
 DEFAULT_NAMES = {
     "django": "DjangoWebRole",
     "flask": "FlaskWebRole",
     "bottle": "BottleWebRole",
     "wsgi": "WebRole",
+    "fastapi": "FastApiWebRole",
     "worker": "WorkerRole",
 }
 

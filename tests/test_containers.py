@@ -35,8 +35,8 @@ from helpers import azurite_usual_ports
 from test_local_run import Run, accepts_connections, get, local_settings, require_node, set_local_setting
 
 ROLES = {"django": "DjangoWebRole", "flask": "FlaskWebRole", "bottle": "BottleWebRole", "wsgi": "WebRole",
-         "worker": "WorkerRole"}
-WEB_KINDS = ["django", "flask", "bottle", "wsgi"]
+         "fastapi": "FastApiWebRole", "worker": "WorkerRole"}
+WEB_KINDS = ["django", "flask", "bottle", "wsgi", "fastapi"]
 APP = {"CONTAINER_APP_NAME": "shop", "CONTAINER_APP_ENV_DNS_SUFFIX": "calm-sea-1a2b3c.westeurope.azurecontainerapps.io"}
 APP_ADDRESS = "shop.calm-sea-1a2b3c.westeurope.azurecontainerapps.io"
 PROBE_HOST = "10.0.0.4:8000"  # what a probe sends: the replica's own address

@@ -31,8 +31,8 @@ import pytest
 from conftest import TEMPLATE, venv_python
 from helpers import CSCFG_NS, SEND_MESSAGE, azurite_usual_ports, require_node
 
-ROLES = "django flask bottle wsgi worker"
-WEB_ROLES = ["DjangoWebRole", "FlaskWebRole", "BottleWebRole", "WebRole"]
+ROLES = "django flask bottle wsgi fastapi worker"
+WEB_ROLES = ["DjangoWebRole", "FlaskWebRole", "BottleWebRole", "WebRole", "FastApiWebRole"]
 WORKER = "WorkerRole"
 URL_LINE = re.compile(r"^(?P<label>[\w-]+): (?P<url>http://127\.0\.0\.1:\d+/)$")
 START_WITHIN = 180  # seconds; the first run installs Azurite with npm

@@ -582,7 +582,10 @@ def web_config_matches(solution: Solution) -> Iterator[Problem]:
             continue
         file = solution.relative(web_config.path)
         scripts = startup_scripts(solution, role).lower()
-        missing = [need for need in SERVER_NEEDS[web_config.server] if need.lower() not in scripts]
+        needs = SERVER_NEEDS[web_config.server]
+        if web_config.asgi:
+            needs = tuple("uvicorn" if need == "waitress" else need for need in needs)
+        missing = [need for need in needs if need.lower() not in scripts]
         if missing:
             yield Problem(
                 file,

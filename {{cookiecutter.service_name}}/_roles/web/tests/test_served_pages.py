@@ -1,16 +1,20 @@
 """What the app serves, whatever the framework: the home page says which role instance
 answered, every response carries the headers of security_headers.py, and the home page
-keeps to its Content-Security-Policy. The app is called as a WSGI server calls it."""
+keeps to its Content-Security-Policy. {% block called %}The app is called as a WSGI server calls it.{% endblock %}"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
+{% block wsgi_imports %}
 from wsgiref.headers import Headers
 from wsgiref.util import setup_testing_defaults
+{% endblock %}
 
 import pytest
+{% block asgi_imports %}
+{% endblock %}
 
 from security_headers import SECURITY_HEADERS
 
@@ -24,6 +28,7 @@ class Response:
     text: str
 
 
+{% block get %}
 def get(app, path: str) -> Response:
     # testserver: the host name Django's tests allow.
     environ = {"PATH_INFO": path, "HTTP_HOST": "testserver", "SERVER_NAME": "testserver"}
@@ -41,6 +46,7 @@ def get(app, path: str) -> Response:
             result.close()
     status = int(started["status"].split()[0])
     return Response(status, Headers(started["headers"]), body.decode("utf-8", "replace"))
+{% endblock %}
 
 
 class PageParts(HTMLParser):
