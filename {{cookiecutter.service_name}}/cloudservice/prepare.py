@@ -115,7 +115,9 @@ def server_packages(service: Service, role: RoleDefinition) -> list[str]:
     """The package that serves a web role under IIS, as its web.config says."""
     if not role.web:
         return []
-    return [SERVER_PACKAGES[service.web_config(role).server]]
+    web_config = service.web_config(role)
+    # An ASGI application runs on uvicorn behind HttpPlatformHandler.
+    return ["uvicorn" if web_config.asgi else SERVER_PACKAGES[web_config.server]]
 
 
 def requirement_lines(requirements: Path) -> list[str]:
