@@ -177,7 +177,7 @@ def test_finds_a_role_by_name_ignoring_case(tmp_path):
         ),
     ],
 )
-def test_reads_the_wsgi_application_from_web_config(tmp_path, web_config, server, application, asgi):
+def test_reads_the_application_from_web_config(tmp_path, web_config, server, application, asgi):
     config = read_web_config(write(tmp_path / "web.config", web_config))
     assert (config.server, config.wsgi_application, config.asgi) == (server, application, asgi)
 

@@ -84,7 +84,8 @@ def test_every_instance_gets_a_process(runnable_copy):
         if launch.instance.role.web:
             web_config = runnable_copy.web_config(launch.instance.role)
             if web_config.asgi:
-                server = ["uvicorn", "--host=127.0.0.1", f"--port={launch.port}", "--no-proxy-headers"]
+                server = ["uvicorn", "--host=127.0.0.1", f"--port={launch.port}"]
+                server.append("--no-proxy-headers")
             else:
                 server = ["waitress", f"--listen=127.0.0.1:{launch.port}"]
             assert arguments == [sys.executable, "-m", *server, web_config.wsgi_application]
