@@ -53,6 +53,8 @@ PYTHON_STAMP = ".python-build"
 PLATFORM = "win_amd64"
 # The Python package that runs each kind of web.config (see model.WebConfig.server).
 SERVER_PACKAGES = {"httpplatformhandler": "waitress", "wfastcgi": "wfastcgi"}
+# What serves an ASGI application (model.WebConfig.asgi) behind HttpPlatformHandler.
+ASGI_SERVER_PACKAGE = "uvicorn"
 # Packages the role scripts need that PyPI has only as source; they are pure Python,
 # so a wheel built here runs on Windows as well.
 BUILT_HERE = frozenset({"wfastcgi"})
@@ -116,8 +118,7 @@ def server_packages(service: Service, role: RoleDefinition) -> list[str]:
     if not role.web:
         return []
     web_config = service.web_config(role)
-    # An ASGI application runs on uvicorn behind HttpPlatformHandler.
-    return ["uvicorn" if web_config.asgi else SERVER_PACKAGES[web_config.server]]
+    return [ASGI_SERVER_PACKAGE if web_config.asgi else SERVER_PACKAGES[web_config.server]]
 
 
 def requirement_lines(requirements: Path) -> list[str]:
