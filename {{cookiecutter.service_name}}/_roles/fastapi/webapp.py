@@ -20,27 +20,7 @@ from role_environment import flag, role_instance, secret_key
 ROLE_NAME = "{{ role.name }}"
 STATIC_ROOT = Path(__file__).resolve().parent / "static"
 
-HOME_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{role_name}</title>
-  <link rel="stylesheet" href="/static/site.css">
-</head>
-<body>
-  <main>
-    <h1>{role_name}</h1>
-    <p>This FastAPI web role is running.</p>
-    <p>The page comes from <code>HOME_PAGE</code>, served by <code>home()</code> in
-      <code>webapp.py</code>.</p>
-    <h2>Answered by</h2>
-    <dl>
-{instance}    </dl>
-  </main>
-</body>
-</html>
-"""
+HOME_PAGE = """{% with framework="FastAPI" %}{% include "web/_parts/home_page.html" %}{% endwith %}"""
 INSTANCE_ENTRY = "      <dt>{label}</dt>\n      <dd>{value}</dd>\n"
 
 

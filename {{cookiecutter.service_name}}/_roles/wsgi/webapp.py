@@ -26,27 +26,7 @@ log = logging.getLogger(__name__)
 
 Response = tuple[HTTPStatus, list[tuple[str, str]], bytes]
 
-HOME_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>{role_name}</title>
-  <link rel="stylesheet" href="/static/site.css">
-</head>
-<body>
-  <main>
-    <h1>{role_name}</h1>
-    <p>This plain WSGI web role is running.</p>
-    <p>The page comes from <code>HOME_PAGE</code>, served by <code>home()</code> in
-      <code>webapp.py</code>.</p>
-    <h2>Answered by</h2>
-    <dl>
-{instance}    </dl>
-  </main>
-</body>
-</html>
-"""
+HOME_PAGE = """{% with framework="plain WSGI" %}{% include "web/_parts/home_page.html" %}{% endwith %}"""
 INSTANCE_ENTRY = "      <dt>{label}</dt>\n      <dd>{value}</dd>\n"
 
 

@@ -19,19 +19,6 @@ def test_home_page_escapes_what_it_shows(client, monkeypatch):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
-def test_health_answers_the_load_balancer(client):
-    response = client.get("/health")
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
-    assert response.headers["Cache-Control"] == "no-store"
-
-
-def test_health_answers_whatever_host_name_the_probe_uses(client):
-    # Probes (the load balancer's, Container Apps') use the instance's own address.
-    response = client.get("/health", headers={"Host": "10.0.0.4:8000"})
-    assert response.status_code == 200
-
-
 def test_the_stylesheet_is_served(client):
     response = client.get("/static/site.css")
     assert response.status_code == 200

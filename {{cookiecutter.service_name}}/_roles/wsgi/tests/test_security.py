@@ -5,9 +5,7 @@ import secrets
 
 import pytest
 
-import role_environment
 import webapp
-from role_environment import SettingError
 from webapp import environment_config, make_application
 
 
@@ -24,28 +22,6 @@ def cloud_environment(monkeypatch):
 def test_configuration_comes_from_the_environment(cloud_environment, monkeypatch):
     monkeypatch.setenv("HTTPS_ONLY", "true")
     assert environment_config() == {"SECRET_KEY": cloud_environment, "HTTPS_ONLY": True}
-
-
-def test_missing_secret_key_stops_the_app(cloud_environment, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "")
-    with pytest.raises(SettingError, match="SECRET_KEY is not set"):
-        make_application()
-
-
-def test_placeholder_secret_key_stops_the_app(cloud_environment, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "REPLACE-WITH-A-LONG-RANDOM-SECRET")
-    with pytest.raises(SettingError, match="placeholder"):
-        make_application()
-
-
-def test_local_runs_use_the_solution_key(monkeypatch, tmp_path):
-    key = secrets.token_urlsafe(50)
-    key_file = tmp_path / ".local-secret-key"
-    key_file.write_text(key + "\n", encoding="utf-8")
-    monkeypatch.setattr(role_environment, "LOCAL_SECRET_FILE", key_file)
-    monkeypatch.setenv("EMULATED", "true")
-    monkeypatch.setenv("SECRET_KEY", "")
-    assert environment_config()["SECRET_KEY"] == key
 
 
 @pytest.fixture
