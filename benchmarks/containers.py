@@ -24,14 +24,19 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from common import ROOT, median, output_hidden, venv_python
+from common import ROOT, load_hook, median, output_hidden, venv_python
 from cookiecutter.main import cookiecutter
 
 sys.path.insert(0, str(ROOT / "tests"))
 import container_base  # noqa: E402 - the tests' helper, on the path just above
 
-KINDS = {"django": "DjangoWebRole", "flask": "FlaskWebRole", "bottle": "BottleWebRole", "worker": "WorkerRole"}
-ENTRY_POINTS = {"django": "website/wsgi.py", "flask": "wsgi.py", "bottle": "wsgi.py", "worker": "worker.py"}
+KIND_TABLE = load_hook(ROOT, "plan").KINDS  # the template's table of role kinds
+KINDS = {kind.name: kind.default_role_name for kind in KIND_TABLE.values()}
+# The file a code-only change touches: the module of a web kind's application, the worker's script.
+ENTRY_POINTS = {
+    kind.name: kind.application.partition(":")[0].replace(".", "/") + ".py" if kind.web else "worker.py"
+    for kind in KIND_TABLE.values()
+}
 URL_LINE = re.compile(r"^(?P<label>[\w.-]+): (?P<url>http://127\.0\.0\.1:\d+/)$")
 READY_WITHIN = 300
 MB = 1_000_000

@@ -163,9 +163,12 @@ class Kind:
     name: str  # as the roles answer gives it
     default_role_name: str  # for a bare kind in the roles answer
     summary: str  # in the roles question and the README's table of kinds
-    # Web kinds: where waitress or wfastcgi finds the WSGI application ("module:attribute").
+    # Web kinds: where the server finds the application ("module:attribute"); an ASGI
+    # application is served by uvicorn (which wfastcgi, WSGI only, cannot stand in for),
+    # a WSGI one by waitress or wfastcgi.
     application: str | None = None
     settings: tuple[Setting, ...] = ()  # after the common and the web ones
+    asgi: bool = False
 
     @property
     def web(self) -> bool:
@@ -178,6 +181,8 @@ KINDS = {
         Kind("django", "DjangoWebRole", "a Django site", "website.wsgi:application", DJANGO_SETTINGS),
         Kind("flask", "FlaskWebRole", "a Flask app", "wsgi:app"),
         Kind("bottle", "BottleWebRole", "a Bottle app", "wsgi:app"),
+        Kind("wsgi", "WebRole", "a WSGI app with no framework", "wsgi:application"),
+        Kind("fastapi", "FastApiWebRole", "a FastAPI app (ASGI)", "asgi:app", asgi=True),
         Kind("worker", "WorkerRole", "a queue worker", settings=WORKER_SETTINGS),
     )
 }
@@ -190,6 +195,8 @@ class Role:
     web: bool
     port: int | None = None
     wsgi_application: str | None = None
+    asgi: bool = False
+    app_server: str | None = None  # what serves the application: waitress or uvicorn
     queue_name: str | None = None
     settings: list[Setting] = field(default_factory=list)
 
@@ -306,6 +313,8 @@ def plan_roles(answer: str) -> list[Role]:
         role = Role(name=name, kind=kind, web=KINDS[kind].web)
         if role.web:
             role.wsgi_application = KINDS[kind].application
+            role.asgi = KINDS[kind].asgi
+            role.app_server = "uvicorn" if role.asgi else "waitress"
             if not any(r.web for r in roles):
                 role.port = FIRST_WEB_PORT
             else:
@@ -378,6 +387,16 @@ def check_answer(field_name: str, value: object) -> None:
         raise KeyError(f"no check for the answer {field_name}")
 
 
+def check_web_server_serves(roles: list[Role], web_server: str) -> None:
+    asgi = [role for role in roles if role.asgi]
+    if asgi and web_server == "wfastcgi":
+        raise AnswerError(
+            "roles",
+            f"'{asgi[0].name}' is a {asgi[0].kind} role, an ASGI application, which wfastcgi (WSGI only) cannot serve",
+            "answer web_server=httpplatformhandler (uvicorn behind HttpPlatformHandler), or leave the role out",
+        )
+
+
 def parse_flag(field_name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
@@ -404,6 +423,7 @@ def make_plan(answers: dict) -> dict:
     roles = plan_roles(answers["roles"])
     check_choice("python_version", answers["python_version"], tuple(answers["_python_builds"]))
     check_choice("web_server", answers["web_server"], WEB_SERVERS)
+    check_web_server_serves(roles, answers["web_server"])
     vm_size = check_vm_size(answers["vm_size"])
     check_choice("os_family", str(answers["os_family"]), OS_FAMILIES)
     return {

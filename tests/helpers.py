@@ -196,7 +196,19 @@ KINDS = tuple(KIND_TABLE)
 DEFAULT_NAMES = {kind.name: kind.default_role_name for kind in KIND_TABLE.values()}
 WEB_KINDS = tuple(kind.name for kind in KIND_TABLE.values() if kind.web)
 WSGI_APPLICATIONS = {kind.name: kind.application for kind in KIND_TABLE.values() if kind.web}
-# Every non-empty set of role kinds, one role of each.
-KIND_COMBINATIONS = [
-    {"roles": " ".join(kinds)} for size in range(1, len(KINDS) + 1) for kinds in itertools.combinations(KINDS, size)
-]
+
+
+def kind_sets() -> list[tuple[str, ...]]:
+    """Sets of role kinds, one role of each: every set of one or two kinds (what two kinds
+    could do to each other), all kinds together, and, of each size between, instead of
+    every set, the len(KINDS) runs of consecutive kinds in KINDS taken round in a circle
+    (every kind in as many of them, the same ones every run): every non-empty set would
+    be 2**len(KINDS) - 1 bakes, most telling nothing the others do not."""
+    n = len(KINDS)
+    sets = [kinds for size in (1, 2) for kinds in itertools.combinations(KINDS, size)]
+    for size in range(3, n):
+        sets += [tuple(KINDS[(start + i) % n] for i in range(size)) for start in range(n)]
+    return [*sets, KINDS]
+
+
+KIND_COMBINATIONS = [{"roles": " ".join(kinds)} for kinds in kind_sets()]

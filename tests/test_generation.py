@@ -55,7 +55,9 @@ UNSUPPORTED_COMBINATIONS = [
     ({"roles": ""}, "roles"),
     ({"roles": " , "}, "roles"),
     ({"roles": "Web:rails"}, "roles"),
-    ({"roles": "fastapi"}, "roles"),
+    ({"roles": "Web:tornado"}, "roles"),
+    # wfastcgi cannot serve an ASGI application.
+    ({"roles": "Api:fastapi Jobs:worker", "web_server": "wfastcgi"}, "roles"),
     ({"roles": "Web:flask:extra"}, "roles"),
     ({"roles": ":flask"}, "roles"),
     ({"roles": "Web:"}, "roles"),

@@ -82,6 +82,21 @@ class TestRolePlan:
         assert [r.wsgi_application for r in roles] == [
             "website.wsgi:application", "wsgi:app", "wsgi:app", None]
 
+    def test_uvicorn_serves_the_asgi_kind_and_waitress_the_others(self):
+        roles = plan.plan_roles("wsgi fastapi django worker")
+        assert [(r.wsgi_application, r.asgi, r.app_server) for r in roles] == [
+            ("wsgi:application", False, "waitress"), ("asgi:app", True, "uvicorn"),
+            ("website.wsgi:application", False, "waitress"), (None, False, None)]
+
+    def test_wfastcgi_refuses_an_asgi_role_and_says_what_works(self):
+        answers = {**ANSWERS, "roles": "Site:flask Api:fastapi", "web_server": "wfastcgi"}
+        with pytest.raises(plan.AnswerError) as refused:
+            plan.make_plan(answers)
+        assert str(refused.value) == (
+            "roles: 'Api' is a fastapi role, an ASGI application, which wfastcgi (WSGI only) cannot serve; "
+            "answer web_server=httpplatformhandler (uvicorn behind HttpPlatformHandler), or leave the role out")
+        assert plan.make_plan({**answers, "web_server": "httpplatformhandler"})["roles"][1]["asgi"] is True
+
     @pytest.mark.parametrize(("role", "queue"), [
         ("WorkerRole", "workerrole"),
         ("Orders_Import--v2", "orders-import-v2"),

@@ -29,11 +29,11 @@ from xml.etree import ElementTree
 import psutil
 import pytest
 from conftest import TEMPLATE, venv_python
-from helpers import CSCFG_NS, SEND_MESSAGE, azurite_usual_ports, require_node
+from helpers import CSCFG_NS, DEFAULT_NAMES, KINDS, SEND_MESSAGE, WEB_KINDS, azurite_usual_ports, require_node
 
-ROLES = "django flask bottle worker"
-WEB_ROLES = ["DjangoWebRole", "FlaskWebRole", "BottleWebRole"]
-WORKER = "WorkerRole"
+ROLES = " ".join(KINDS)  # one role of each kind, with its default name
+WEB_ROLES = [DEFAULT_NAMES[kind] for kind in WEB_KINDS]
+WORKER = DEFAULT_NAMES["worker"]
 URL_LINE = re.compile(r"^(?P<label>[\w-]+): (?P<url>http://127\.0\.0\.1:\d+/)$")
 START_WITHIN = 180  # seconds; the first run installs Azurite with npm
 HANDLED_WITHIN = 60

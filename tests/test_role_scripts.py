@@ -23,7 +23,7 @@ PYTHON_VARIABLES = ("PYTHON_BUILD", "PYTHON_PACKAGE_URL")
 NUGET_PACKAGE_URL = "https://api.nuget.org/v3-flatcontainer/python/{0}/python.{0}.nupkg"
 
 # One role of each kind, with names that are not Python identifiers or that are framework names.
-ROLES = "Api-v2:bottle Site:django W:worker Flask:flask"
+ROLES = "Api-v2:bottle Site:django W:worker Flask:flask Plain-1:wsgi"
 ROLE_APPLICATIONS = {
     name: KIND_TABLE[kind].application
     for name, kind in (pair.split(":") for pair in ROLES.split())
@@ -417,3 +417,19 @@ def test_every_way_out_of_the_scripts_sends_their_log(solution, role):
             if re.match(r"\s*exit\b", line):
                 assert "Send-Trace" in launcher[number - 1] or "Write-Event" in launcher[number - 1], line
         assert "Read-LogTail -Path $ErrorLog -From $errorsBefore" in "\n".join(launcher)
+
+
+def test_the_asgi_kind_runs_on_uvicorn_behind_httpplatformhandler(bake):
+    """FastAPI's role: HttpPlatformHandler starts uvicorn, which leaves X-Forwarded-* to
+    forwarded_headers.py; its start-up task installs uvicorn, not waitress."""
+    result = bake(roles="Api:fastapi", install_packages=False)
+    assert result.exit_code == 0, result.exception
+    role = result.project_path / "Api"
+    platform = ElementTree.parse(role / "web.config").getroot().find("system.webServer/httpPlatform")
+    assert platform.get("arguments") == (
+        "-m uvicorn --host 127.0.0.1 --port %HTTP_PLATFORM_PORT% --no-proxy-headers --no-server-header asgi:app"
+    )
+    server = (role / "bin" / "WebServer.ps1").read_text(encoding="ascii")
+    assert powershell_errors(server) == []
+    assert "Invoke-PipInstall -Python $Python -Packages 'uvicorn'" in server
+    assert "waitress" not in server

@@ -1,4 +1,4 @@
-"""The web roles (Django, Flask, Bottle) of generated solutions, for each web server.
+"""The web roles (Django, Flask, Bottle, plain WSGI, FastAPI) of generated solutions, for each web server.
 
 One solution per web server holds roles with awkward names, and two Django roles. For each
 role: its own tests pass in an environment holding only its requirements; a real waitress
@@ -28,19 +28,24 @@ from xml.etree import ElementTree
 
 import pytest
 from conftest import TEMPLATE, find_uv
-from helpers import CSCFG_NS, WSGI_APPLICATIONS
+from helpers import CSCFG_NS, KIND_TABLE, WSGI_APPLICATIONS
 
 WEB_SERVERS = ("httpplatformhandler", "wfastcgi")
 # Names that are a framework's own or no Python identifier, one as long as names go (63
 # characters, which must still fit the lines they are written into), two roles of one kind.
 LONGEST_NAME = "Administration-Console-For-The-Orders-And-Billing-Departments-6"
-ROLES = {"Flask": "flask", "Site": "django", "Api-v2": "bottle", LONGEST_NAME: "django"}
+ROLES = {"Flask": "flask", "Site": "django", "Api-v2": "bottle", "Plain": "wsgi", "Fast_Api": "fastapi",
+         LONGEST_NAME: "django"}
 # One static file of each kind.
 STATIC_FILES = {
     "django": "/static/pages/site.css",
     "flask": "/static/site.css",
     "bottle": "/static/site.css",
+    "wsgi": "/static/site.css",
+    "fastapi": "/static/site.css",
 }
+# Served by uvicorn; wfastcgi cannot serve them, so its solution has none.
+ASGI_KINDS = {kind.name for kind in KIND_TABLE.values() if kind.asgi}
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13", "3.14")
 # Settings the platform gives every role, besides those in the .cscfg files.
 PLATFORM_VARIABLES = ("EMULATED", "DEPLOYMENT_ID", "ROLE_NAME", "ROLE_INSTANCE_ID", "DIAGNOSTIC_STORE")
@@ -52,13 +57,26 @@ START_WITHIN = 30  # seconds
 @pytest.fixture(scope="module", params=WEB_SERVERS)
 def solution(request, cookies_session) -> Path:
     answers = {
-        "roles": " ".join(f"{name}:{kind}" for name, kind in ROLES.items()),
+        "roles": " ".join(f"{name}:{kind}" for name, kind in ROLES.items()
+                          if request.param != "wfastcgi" or kind not in ASGI_KINDS),
         "web_server": request.param,
         "install_packages": False,
     }
     result = cookies_session.bake(extra_context=answers, template=str(TEMPLATE))
     assert result.exit_code == 0, result.exception
     return Path(result.project_path)
+
+
+@pytest.fixture(autouse=True)
+def only_roles_the_web_server_serves(request):
+    """The wfastcgi solution has no ASGI role: its tests of one have nothing to test."""
+    params = getattr(request.node, "callspec", None) and request.node.callspec.params
+    if params and params.get("solution") == "wfastcgi" and ROLES.get(params.get("role")) in ASGI_KINDS:
+        pytest.skip("wfastcgi cannot serve an ASGI application; the solution has no such role")
+
+
+def roles_in(solution: Path) -> list[str]:
+    return [role for role in ROLES if (solution / role).is_dir()]
 
 
 def behind_httpplatformhandler(solution: Path) -> bool:
@@ -140,6 +158,9 @@ class Waitress:
         if behind_iis:
             arguments = web_config_arguments(solution, role, self.port)
             environ = {**environ, "HTTP_PLATFORM_PORT": str(self.port)}
+        elif ROLES[role] in ASGI_KINDS:  # as python -m cloudservice run serves it
+            arguments = ["-m", "uvicorn", "--host=127.0.0.1", f"--port={self.port}", "--no-proxy-headers",
+                         WSGI_APPLICATIONS[ROLES[role]]]
         else:
             arguments = ["-m", "waitress", f"--listen=127.0.0.1:{self.port}",
                          WSGI_APPLICATIONS[ROLES[role]]]
@@ -334,7 +355,7 @@ def test_django_deployment_checklist_passes_with_the_cloud_settings(solution, ro
 )
 def test_code_passes(solution, tool):
     completed = subprocess.run(
-        [sys.executable, "-m", *tool, *ROLES],
+        [sys.executable, "-m", *tool, *roles_in(solution)],
         cwd=solution, capture_output=True, text=True, check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -363,7 +384,8 @@ def test_requirements_resolve_to_windows_wheels(solution, tmp_path, python_versi
     requirements = []
     for kind in WSGI_APPLICATIONS:
         role = next(name for name, role_kind in ROLES.items() if role_kind == kind)
-        requirements.append(str(solution / role / "requirements.txt"))
+        if (solution / role).is_dir():
+            requirements.append(str(solution / role / "requirements.txt"))
     completed = subprocess.run(
         [find_uv(), "pip", "compile", "--quiet", "--no-header", "--python-version", python_version,
          "--python-platform", "x86_64-pc-windows-msvc", "--only-binary", ":all:",

@@ -52,7 +52,9 @@ DEPLOY_PARAMETERS = "deploy/main.parameters.json"
 DEPLOY_TEMPLATE = "deploy/main.bicep"
 ARM_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 # A PowerShell script's dot-sourcing of another one beside it.
-DOT_SOURCED = re.compile(r"^\s*\.\s+\(Join-Path \$PSScriptRoot '([^']+\.ps1)'\)", re.MULTILINE | re.IGNORECASE)
+DOT_SOURCED = re.compile(
+    r"^\s*\.\s+\(Join-Path \$PSScriptRoot '([^']+\.ps1)'\)", re.MULTILINE | re.IGNORECASE
+)
 LEGACY_IMPORTS = ("RemoteAccess", "RemoteForwarder", "Diagnostics")
 LEGACY_SETTING_PREFIX = "Microsoft.WindowsAzure.Plugins."
 # The certificate the classic remote desktop plugin encrypted its password with.
@@ -604,7 +606,10 @@ def web_config_matches(solution: Solution) -> Iterator[Problem]:
             continue
         file = solution.relative(web_config.path)
         scripts = startup_scripts(solution, role).lower()
-        missing = [need for need in SERVER_NEEDS[web_config.server] if need.lower() not in scripts]
+        needs = SERVER_NEEDS[web_config.server]
+        if web_config.asgi:
+            needs = tuple("uvicorn" if need == "waitress" else need for need in needs)
+        missing = [need for need in needs if need.lower() not in scripts]
         if missing:
             yield Problem(
                 file,

@@ -209,11 +209,13 @@ class ServiceConfiguration:
 @dataclass(frozen=True)
 class WebConfig:
     """What a web role's web.config tells IIS: which handler runs Python and which
-    WSGI application it serves (as ``module:attribute``)."""
+    WSGI application it serves (as ``module:attribute``), or ASGI application, which
+    uvicorn serves behind HttpPlatformHandler."""
 
     path: Path
     server: str  # "httpplatformhandler" or "wfastcgi"
     wsgi_application: str
+    asgi: bool = False
 
 
 def report(problems: list[ModelError] | None, source: Path, problem: str) -> None:
@@ -448,15 +450,17 @@ def read_configuration(
 
 def read_web_config(path: Path) -> WebConfig:
     """Read which WSGI application IIS serves: the ``module:attribute`` argument of
-    waitress in the httpPlatform arguments, or wfastcgi's ``WSGI_HANDLER`` setting
-    (``module.attribute``, turned into ``module:attribute``)."""
+    waitress (or, for an ASGI application, uvicorn) in the httpPlatform arguments, or
+    wfastcgi's ``WSGI_HANDLER`` setting (``module.attribute``, turned into
+    ``module:attribute``)."""
     root = parse(path)
     platform = root.find("system.webServer/httpPlatform")
     if platform is not None:
         arguments = shlex.split(platform.get("arguments", ""), posix=False)
         applications = [a.strip('"') for a in arguments if ":" in a and not a.startswith("-")]
         if applications:
-            return WebConfig(path, "httpplatformhandler", applications[-1])
+            asgi = "uvicorn" in arguments
+            return WebConfig(path, "httpplatformhandler", applications[-1], asgi=asgi)
         raise ModelError(
             path, "<httpPlatform arguments=...> names no WSGI application (module:attribute)"
         )

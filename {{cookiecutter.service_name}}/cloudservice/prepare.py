@@ -50,6 +50,8 @@ PYTHON_STAMP = ".python-build"
 PLATFORM = "win_amd64"
 # The Python package that runs each kind of web.config (see model.WebConfig.server).
 SERVER_PACKAGES = {"httpplatformhandler": "waitress", "wfastcgi": "wfastcgi"}
+# What serves an ASGI application (model.WebConfig.asgi) behind HttpPlatformHandler.
+ASGI_SERVER_PACKAGE = "uvicorn"
 # Packages the role scripts need that PyPI has only as source; they are pure Python,
 # so a wheel built here runs on Windows as well.
 BUILT_HERE = frozenset({"wfastcgi"})
@@ -66,7 +68,8 @@ def server_packages(service: Service, role: RoleDefinition) -> list[str]:
     """The package that serves a web role under IIS, as its web.config says."""
     if not role.web:
         return []
-    return [SERVER_PACKAGES[service.web_config(role).server]]
+    web_config = service.web_config(role)
+    return [ASGI_SERVER_PACKAGE if web_config.asgi else SERVER_PACKAGES[web_config.server]]
 
 
 def requirement_lines(requirements: Path) -> list[str]:

@@ -2,9 +2,9 @@
 
 Each role instance gets the environment Azure would give it (see environment.py),
 from ServiceDefinition.csdef and ServiceConfiguration.Local.cscfg, read afresh at
-every start. Web roles are served by waitress on local ports (see ports.py); worker
-roles run the script of their entry point, started again when it exits (see
-recycle.py). When the local settings point at the storage emulator, Azurite is
+every start. Web roles are served by waitress (uvicorn for ASGI ones) on local ports
+(see ports.py); worker roles run the script of their entry point, started again when it
+exits (see recycle.py). When the local settings point at the storage emulator, Azurite is
 started first (or the one already running is used).
 
 honcho runs the processes and prefixes their output with the role (or instance)
@@ -87,6 +87,7 @@ class Launch:
     environment: dict[str, str]
     application: str | None = None  # web roles: the WSGI application, module:attribute
     port: int | None = None  # web roles: the local port waitress listens on
+    asgi: bool = False  # web roles: the application is ASGI, served by uvicorn
     script: str | None = None  # worker roles: the script of the entry point
 
     @property
@@ -94,6 +95,16 @@ class Launch:
         return None if self.port is None else f"http://{HOST}:{self.port}/"
 
     def arguments(self) -> list[str]:
+        if self.application is not None and self.asgi:
+            return [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                f"--host={HOST}",
+                f"--port={self.port}",
+                "--no-proxy-headers",
+                self.application,
+            ]
         if self.application is not None:
             return [
                 sys.executable,
@@ -150,13 +161,15 @@ def plan(
         )
         folder = service.folder(role)
         if role.web:
+            web_config = service.web_config(role)
             launches.append(
                 Launch(
                     instance,
                     folder,
                     environment,
-                    application=service.web_config(role).wsgi_application,
+                    application=web_config.wsgi_application,
                     port=endpoint_ports[served_endpoint(service, role)],
+                    asgi=web_config.asgi,
                 )
             )
         else:
@@ -308,11 +321,16 @@ def run_in_process(service: Service, launch: Launch) -> int:
         if launch.application is None:
             runpy.run_path(launch.script, run_name="__main__")
             return 0
-        import waitress
-
         application = pkgutil.resolve_name(launch.application)
         print(f"{launch.instance.label}: {launch.url}", flush=True)
-        waitress.serve(application, listen=f"{HOST}:{launch.port}")
+        if launch.asgi:
+            import uvicorn
+
+            uvicorn.run(application, host=HOST, port=launch.port, proxy_headers=False)
+        else:
+            import waitress
+
+            waitress.serve(application, listen=f"{HOST}:{launch.port}")
     except KeyboardInterrupt:
         return INTERRUPTED
     return 0

@@ -150,7 +150,7 @@ def test_finds_a_role_by_name_ignoring_case(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("web_config", "server", "application"),
+    ("web_config", "server", "application", "asgi"),
     [
         (
             "<configuration><system.webServer><httpPlatform processPath='python.exe'"
@@ -158,18 +158,28 @@ def test_finds_a_role_by_name_ignoring_case(tmp_path):
             " website.wsgi:application' /></system.webServer></configuration>",
             "httpplatformhandler",
             "website.wsgi:application",
+            False,
+        ),
+        (
+            "<configuration><system.webServer><httpPlatform processPath='python.exe'"
+            " arguments='-m uvicorn --host 127.0.0.1 --port %HTTP_PLATFORM_PORT% asgi:app' />"
+            "</system.webServer></configuration>",
+            "httpplatformhandler",
+            "asgi:app",
+            True,
         ),
         (
             '<configuration><appSettings><add key="WSGI_HANDLER" value="wsgi.app" />'
             "</appSettings></configuration>",
             "wfastcgi",
             "wsgi:app",
+            False,
         ),
     ],
 )
-def test_reads_the_wsgi_application_from_web_config(tmp_path, web_config, server, application):
+def test_reads_the_application_from_web_config(tmp_path, web_config, server, application, asgi):
     config = read_web_config(write(tmp_path / "web.config", web_config))
-    assert (config.server, config.wsgi_application) == (server, application)
+    assert (config.server, config.wsgi_application, config.asgi) == (server, application, asgi)
 
 
 def test_a_web_config_without_an_application_is_an_error(tmp_path):

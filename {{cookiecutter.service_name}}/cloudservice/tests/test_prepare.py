@@ -13,7 +13,7 @@ from cloudservice import model, package, prepare
 from cloudservice.model import ModelError, Service
 from cloudservice.tests.solution_copy import copy_solution, edit
 
-SERVER_PACKAGES = sorted(prepare.SERVER_PACKAGES.values())
+SERVER_PACKAGES = sorted({*prepare.SERVER_PACKAGES.values(), prepare.ASGI_SERVER_PACKAGE})
 ALL = {"3.11", "3.12", "3.13", "3.14"}
 
 

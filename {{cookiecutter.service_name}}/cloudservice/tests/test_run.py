@@ -82,13 +82,13 @@ def test_every_instance_gets_a_process(runnable_copy):
         arguments = launch.arguments()
         assert launch.folder == runnable_copy.root / launch.instance.role.name
         if launch.instance.role.web:
-            assert arguments[:4] == [
-                sys.executable,
-                "-m",
-                "waitress",
-                f"--listen=127.0.0.1:{launch.port}",
-            ]
-            assert arguments[4] == runnable_copy.web_config(launch.instance.role).wsgi_application
+            web_config = runnable_copy.web_config(launch.instance.role)
+            if web_config.asgi:
+                server = ["uvicorn", "--host=127.0.0.1", f"--port={launch.port}"]
+                server.append("--no-proxy-headers")
+            else:
+                server = ["waitress", f"--listen=127.0.0.1:{launch.port}"]
+            assert arguments == [sys.executable, "-m", *server, web_config.wsgi_application]
             assert launch.url == f"http://127.0.0.1:{launch.port}/"
         else:
             script = launch.instance.role.entry_point_script()

@@ -1,4 +1,4 @@
-# How IIS runs this site: HttpPlatformHandler starts waitress and hands it every request.
+# How IIS runs this site: HttpPlatformHandler starts {{ role.app_server }} and hands it every request.
 # ConfigureCloudService.ps1 dot-sources this file and calls Install-WebServer, then
 # Update-WebConfig once it knows where the site is.
 
@@ -8,7 +8,7 @@ $HttpPlatformHandlerUrl = 'https://go.microsoft.com/fwlink/?LinkId=690721'
 $SiteVariable = @{ Element = 'environmentVariable'; Key = 'name' }
 
 function Install-HttpPlatformHandler {
-    # The IIS module that starts waitress and forwards requests to it.
+    # The IIS module that starts {{ role.app_server }} and forwards requests to it.
     $module = Join-Path $InetSrv 'httpPlatformHandler.dll'
     if (Test-Path -LiteralPath $module) {
         Write-Log "$module is there."
@@ -30,10 +30,10 @@ function Install-HttpPlatformHandler {
 }
 
 function Install-WebServer {
-    # waitress into the role's Python, HttpPlatformHandler into IIS, and the IIS sections
+    # {{ role.app_server }} into the role's Python, HttpPlatformHandler into IIS, and the IIS sections
     # that the site's web.config sets unlocked.
     param([Parameter(Mandatory)] [string] $Python)
-    Invoke-Step 'Install waitress' { Invoke-PipInstall -Python $Python -Packages 'waitress' }
+    Invoke-Step 'Install {{ role.app_server }}' { Invoke-PipInstall -Python $Python -Packages '{{ role.app_server }}' }
     Invoke-Step 'Install HttpPlatformHandler' { Install-HttpPlatformHandler }
     Invoke-Step 'Let web.config configure handlers and httpPlatform' {
         Unlock-IisSection -Section 'system.webServer/handlers'

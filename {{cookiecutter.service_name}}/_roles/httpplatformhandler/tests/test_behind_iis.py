@@ -1,12 +1,16 @@
 """Behind IIS the app takes the scheme from the hop HttpPlatformHandler adds, whatever the
-framework: the app is called as waitress calls it, with the headers IIS would send."""
+framework: the app is called as {{ role.app_server }} calls it, with the headers IIS would send."""
 
 from __future__ import annotations
 
+{% block wsgi_imports %}
 from wsgiref.headers import Headers
 from wsgiref.util import setup_testing_defaults
 
+{% endblock %}
 import pytest
+{% block asgi_imports %}
+{% endblock %}
 
 from security_headers import HSTS
 
@@ -23,6 +27,7 @@ def behind_iis(monkeypatch):
     monkeypatch.delenv("CONTAINER_APP_NAME", raising=False)
 
 
+{% block response_headers %}
 def response_headers(app, **environ) -> Headers:
     # testserver: the host name Django's tests allow.
     environ = {"PATH_INFO": "/", "HTTP_HOST": "testserver", "SERVER_NAME": "testserver", **environ}
@@ -39,6 +44,7 @@ def response_headers(app, **environ) -> Headers:
         if hasattr(result, "close"):
             result.close()
     return Headers(started["headers"])
+{% endblock %}
 
 
 def test_the_hop_iis_added_is_taken(app):

@@ -1,4 +1,4 @@
-"""serve.py, the container's entry point: waitress on $HOST:$PORT, stopped by SIGTERM."""
+"""serve.py, the container's entry point: {{ role.app_server }} on $HOST:$PORT, stopped by SIGTERM."""
 
 import http.client
 import os

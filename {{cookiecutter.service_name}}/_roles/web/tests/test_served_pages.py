@@ -1,16 +1,22 @@
-"""What the app serves, whatever the framework: the home page says which role instance
-answered, every response carries the headers of security_headers.py, and the home page
-keeps to its Content-Security-Policy. The app is called as a WSGI server calls it."""
+"""What the app serves, whatever the framework: /health answers the probes, the home page
+says which role instance answered, every response carries the headers of security_headers.py,
+and the home page keeps to its Content-Security-Policy. {% block called %}The app is called
+as a WSGI server calls it.{% endblock %}"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
+{% block wsgi_imports %}
 from wsgiref.headers import Headers
 from wsgiref.util import setup_testing_defaults
+{% endblock %}
 
 import pytest
+{% block asgi_imports %}
+{% endblock %}
 
 from security_headers import SECURITY_HEADERS
 
@@ -24,9 +30,10 @@ class Response:
     text: str
 
 
-def get(app, path: str) -> Response:
+{% block get %}
+def get(app, path: str, host: str = "testserver") -> Response:
     # testserver: the host name Django's tests allow.
-    environ = {"PATH_INFO": path, "HTTP_HOST": "testserver", "SERVER_NAME": "testserver"}
+    environ = {"PATH_INFO": path, "HTTP_HOST": host, "SERVER_NAME": "testserver"}
     setup_testing_defaults(environ)
     started = {}
 
@@ -41,6 +48,7 @@ def get(app, path: str) -> Response:
             result.close()
     status = int(started["status"].split()[0])
     return Response(status, Headers(started["headers"]), body.decode("utf-8", "replace"))
+{% endblock %}
 
 
 class PageParts(HTMLParser):
@@ -66,6 +74,20 @@ def home_page_parts(app) -> PageParts:
     parts = PageParts()
     parts.feed(home.text)
     return parts
+
+
+# The load balancer's probe uses the instance's address, Container Apps' the replica's.
+@pytest.mark.parametrize("host", ["testserver", "10.0.0.4", "10.0.0.4:8000"])
+def test_health_answers_the_probes_whatever_host_name_they_use(app, host):
+    health = get(app, "/health", host)
+    assert health.status == 200
+    assert json.loads(health.text) == {"status": "ok"}
+    assert health.headers["Content-Type"].startswith("application/json")
+    assert health.headers["Cache-Control"] == "no-store"
+
+
+def test_an_unknown_page_is_404(app):
+    assert get(app, "/no-such-page").status == 404
 
 
 def test_the_home_page_shows_which_instance_answered(app, monkeypatch):
