@@ -90,6 +90,27 @@ class Setting:
 
 
 @dataclass
+class Endpoint:
+    """An endpoint of an adopted role besides a web role's HttpIn, as its old .csdef had it."""
+
+    element: str  # InputEndpoint, InternalEndpoint or InstanceInputEndpoint
+    attributes: dict[str, str]  # name, protocol, port, ... as written in the .csdef
+
+
+@dataclass
+class Certificate:
+    """A certificate of an adopted role: declared in the .csdef, its thumbprint in each .cscfg."""
+
+    name: str
+    store_location: str
+    store_name: str
+    cloud_thumbprint: str
+    local_thumbprint: str
+    thumbprint_algorithm: str = "sha1"
+    permission_level: str | None = None
+
+
+@dataclass
 class Role:
     name: str
     kind: str
@@ -98,6 +119,13 @@ class Role:
     wsgi_application: str | None = None
     queue_name: str | None = None
     settings: list[Setting] = field(default_factory=list)
+    # What an adopted role brings from its old .csdef and .cscfg files; a new role has none
+    # of it (its VM size and cloud instances are then the vm_size and instance_count answers).
+    vm_size: str | None = None
+    instances: int | None = None
+    endpoints: list[Endpoint] = field(default_factory=list)
+    local_resources: list[dict[str, str]] = field(default_factory=list)  # LocalStorage attributes
+    certificates: list[Certificate] = field(default_factory=list)
 
 
 def split_role_answer(answer: str) -> list[tuple[str | None, str]]:

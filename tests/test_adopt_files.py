@@ -1,0 +1,117 @@
+"""What an adopted role brings into the service files, and the post hook's adoption steps.
+
+The role plan's adopted fields (per-role VM size and instances, extra endpoints, local
+storage, certificates, the team's settings) rendered into ServiceDefinition.csdef and both
+.cscfg files, read back with the solution's own model and validated against Microsoft's
+schemas; merging requirements and copying the team's files, called directly.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE
+from helpers import SCHEMAS, load_module, schema_errors
+
+pre = load_module("pre_gen_project", TEMPLATE / "hooks" / "pre_gen_project.py")
+post = load_module("post_gen_project", TEMPLATE / "hooks" / "post_gen_project.py")
+SOLUTION_TEMPLATE = TEMPLATE / "{{cookiecutter.service_name}}"
+SERVICE_FILES = ["ServiceDefinition.csdef", "ServiceConfiguration.Cloud.cscfg", "ServiceConfiguration.Local.cscfg",
+                 "deploy/main.parameters.json", "README.md"]
+THUMBPRINT = "0123456789ABCDEF0123456789ABCDEF01234567"
+
+
+def adopted_plan() -> list[pre.Role]:
+    portal, jobs, new = pre.plan_roles("Portal:flask Jobs:worker Extra:bottle")
+    portal.vm_size, portal.instances = "Standard_A2_v2", 3
+    portal.endpoints = [
+        pre.Endpoint("InputEndpoint", {"name": "HttpsIn", "protocol": "https", "port": "443",
+                                       "certificate": "SslCert"}),
+        pre.Endpoint("InternalEndpoint", {"name": "Cache", "protocol": "tcp", "port": "6379"}),
+    ]
+    portal.local_resources = [{"name": "Uploads", "sizeInMB": "512", "cleanOnRoleRecycle": "true"}]
+    portal.certificates = [pre.Certificate("SslCert", "LocalMachine", "My", cloud_thumbprint=THUMBPRINT,
+                                           local_thumbprint="F" * 40, permission_level="elevated")]
+    portal.settings.append(pre.Setting("PaymentsUrl", cloud="https://pay.example/?a=1&b=2", local="http://127.0.0.1",
+                                       meaning="the team's own setting"))
+    jobs.vm_size, jobs.instances = "Standard_D2_v2", 1
+    jobs.endpoints = [pre.Endpoint("InputEndpoint", {"name": "Telnet", "protocol": "tcp", "port": "2323"})]
+    return [portal, jobs, new]
+
+
+@pytest.fixture(scope="module")
+def solution(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("adopted") / "Contoso"
+    for name in [*SERVICE_FILES, "cloudservice/model.py"]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SOLUTION_TEMPLATE / name, folder / name)
+    answers = {**{k: (v[0] if isinstance(v, list) else v)
+                  for k, v in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()},
+               "service_name": "Contoso"}
+    context = {"cookiecutter": answers, "roles": [asdict(role) for role in adopted_plan()], "instance_count": 2,
+               "python_build": "3.12.10", "year": "2026"}
+    post.render_solution(folder, context, SERVICE_FILES)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def service(solution):
+    model = load_module("adopted_model", solution / "cloudservice" / "model.py")
+    return model, model.Service.load(solution)
+
+
+def test_each_role_keeps_its_vm_size_and_cloud_instances(service, solution):
+    model, loaded = service
+    assert {role.name: role.vm_size for role in loaded.roles} == {
+        "Portal": "Standard_A2_v2", "Jobs": "Standard_D2_v2", "Extra": "Standard_D1_v2"}
+    cloud, local = loaded.configuration("Cloud"), loaded.configuration("Local")
+    assert {role.name: role.instances for role in cloud.roles} == {"Portal": 3, "Jobs": 1, "Extra": 2}
+    assert {role.name: role.instances for role in local.roles} == {"Portal": 1, "Jobs": 1, "Extra": 1}
+    parameters = json.loads((solution / "deploy" / "main.parameters.json").read_text())
+    assert [(r["name"], r["vmSize"], r["instanceCount"]) for r in parameters["parameters"]["roles"]["value"]] == [
+        ("Portal", "Standard_A2_v2", 3), ("Jobs", "Standard_D2_v2", 1), ("Extra", "Standard_D1_v2", 2)]
+    readme = (solution / "README.md").read_text()
+    assert "Portal on `Standard_A2_v2` machines, 3 instances;" in readme
+    assert "Extra on `Standard_D1_v2` machines, 2 instances." in readme
+
+
+def test_endpoints_are_kept_with_their_ports_and_https_is_bound_to_the_site(service):
+    _, loaded = service
+    portal, jobs, extra = loaded.roles
+    assert [(e.name, e.kind, e.protocol, e.port) for e in portal.endpoints] == [
+        ("HttpIn", "InputEndpoint", "http", 80), ("HttpsIn", "InputEndpoint", "https", 443),
+        ("Cache", "InternalEndpoint", "tcp", 6379)]
+    assert portal.sites[0].endpoints == ("HttpIn", "HttpsIn")
+    assert [(e.name, e.protocol, e.port) for e in jobs.endpoints] == [("Telnet", "tcp", 2323)]
+    assert [(e.name, e.port) for e in extra.endpoints] == [("HttpIn", 8080)]
+
+
+def test_local_storage_and_certificates_are_carried(service):
+    _, loaded = service
+    portal, jobs, _ = loaded.roles
+    assert [(s.name, s.size_mb, s.clean_on_role_recycle) for s in portal.local_storage] == [
+        ("DiagnosticStore", 4096, False), ("Uploads", 512, True)]
+    assert [s.name for s in jobs.local_storage] == ["DiagnosticStore"]
+    assert portal.certificates == ("SslCert",)
+    assert loaded.configuration("Cloud").role("Portal").certificates == {"SslCert": THUMBPRINT}
+    assert loaded.configuration("Local").role("Portal").certificates == {"SslCert": "F" * 40}
+    assert loaded.configuration("Cloud").role("Jobs").certificates == {}
+
+
+def test_the_teams_settings_have_their_values_in_each_configuration(service):
+    _, loaded = service
+    assert "PaymentsUrl" in loaded.role("Portal").settings
+    assert loaded.configuration("Cloud").role("Portal").settings["PaymentsUrl"] == "https://pay.example/?a=1&b=2"
+    assert loaded.configuration("Local").role("Portal").settings["PaymentsUrl"] == "http://127.0.0.1"
+
+
+def test_the_files_validate_against_microsofts_schemas(solution):
+    if not SCHEMAS.is_dir():
+        pytest.skip(f"Microsoft's schemas are not at {SCHEMAS}; schema validation skipped")
+    assert schema_errors(solution / "ServiceDefinition.csdef", "ServiceDefinitionSchema24.xsd") == []
+    for name in ("Cloud", "Local"):
+        assert schema_errors(solution / f"ServiceConfiguration.{name}.cscfg", "ServiceConfigurationSchema24.xsd") == []
