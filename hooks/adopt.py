@@ -1227,20 +1227,6 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
 
 # --- for the generation step ---------------------------------------------------------------------
 
-REQUIREMENTS_MARK = "# Added for this template's role infrastructure (adopt_from); the lines above are the team's."
-
-
-def merge_requirements(theirs: str, needed: list[str]) -> str:
-    """Their requirements.txt unchanged, then the needed requirements they lack in a marked block.
-    Nothing of theirs is removed or re-pinned; their line endings are kept."""
-    have = {requirement_name(line) for line in theirs.splitlines()}
-    missing = [requirement for requirement in needed if requirement_name(requirement) not in have]
-    if not missing:
-        return theirs
-    newline = "\r\n" if "\r\n" in theirs else "\n"
-    start = theirs if not theirs or theirs.endswith(("\n", "\r")) else theirs + newline
-    return start + (newline if start else "") + newline.join([REQUIREMENTS_MARK, *missing]) + newline
-
 
 def kept_over_template(role: AdoptedRole, template_files: list[str]) -> list[Note]:
     """Where a file the template would write into the role is one of theirs: theirs wins."""

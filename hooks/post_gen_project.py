@@ -118,6 +118,37 @@ def materialise_roles(solution: Path, context: dict) -> None:
     shutil.rmtree(sources)
 
 
+REQUIREMENTS_MARK = "# Added for this template's role infrastructure (adopt_from); the lines above are the team's."
+REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def requirement_name(line: str) -> str | None:
+    """The normalised package name a requirements line asks for (None for options and comments)."""
+    match = REQUIREMENT_NAME.match(line.split("#", 1)[0])
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
+
+
+def merge_requirements(theirs: str, needed: list[str]) -> str:
+    """Their requirements.txt unchanged, then the needed requirements they lack in a marked block.
+    Nothing of theirs is removed or re-pinned; their line endings are kept."""
+    have = {requirement_name(line) for line in theirs.splitlines()}
+    missing = [requirement for requirement in needed if requirement_name(requirement) not in have]
+    if not missing:
+        return theirs
+    newline = "\r\n" if "\r\n" in theirs else "\n"
+    start = theirs if not theirs or theirs.endswith(("\n", "\r")) else theirs + newline
+    return start + (newline if start else "") + newline.join([REQUIREMENTS_MARK, *missing]) + newline
+
+
+def copy_team_files(source: Path, files: list[str], target: Path) -> None:
+    """An adopted role's own files, byte for byte and with their times, over whatever the
+    template wrote at the same path (theirs win); the old folder is only read."""
+    for name in files:
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, destination)
+
+
 def write_container_apps_files(solution: Path) -> None:
     """azure.yaml and infra/, written by the solution's own `python -m cloudservice
     containerapps` code from its service files (one generator for both)."""

@@ -633,17 +633,6 @@ class TestDefinitionParts:
 
 
 class TestForTheGenerationStep:
-    def test_their_requirements_are_kept_and_the_missing_ones_added_in_a_marked_block(self):
-        theirs = "Flask==0.10.1\r\n# storage\r\nazure_storage_queue>=12\r\n"
-        merged = adopt.merge_requirements(theirs, ["flask>=3", "waitress>=3", "azure-storage-queue>=12.9"])
-        assert merged == theirs + "\r\n" + adopt.REQUIREMENTS_MARK + "\r\nwaitress>=3\r\n"
-
-    @pytest.mark.parametrize("theirs", ["", "bottle", "bottle\n"])
-    def test_requirements_without_a_final_newline_or_empty(self, theirs):
-        merged = adopt.merge_requirements(theirs, ["waitress"])
-        assert merged.startswith(theirs) and merged.endswith(adopt.REQUIREMENTS_MARK + "\nwaitress\n")
-        assert adopt.merge_requirements(merged, ["waitress"]) == merged
-
     def test_their_files_win_over_the_templates(self, tmp_path):
         role = only_role(solution(tmp_path, WORKER.format("W"), {"W/worker.py": "", "W/README.md": ""}))
         notes = adopt.kept_over_template(role, ["Dockerfile", "README.md", "worker.py", "role_environment.py"])

@@ -115,3 +115,40 @@ def test_the_files_validate_against_microsofts_schemas(solution):
     assert schema_errors(solution / "ServiceDefinition.csdef", "ServiceDefinitionSchema24.xsd") == []
     for name in ("Cloud", "Local"):
         assert schema_errors(solution / f"ServiceConfiguration.{name}.cscfg", "ServiceConfigurationSchema24.xsd") == []
+
+
+class TestRequirements:
+    def test_theirs_are_kept_and_the_missing_ones_added_in_a_marked_block(self):
+        theirs = "Flask==0.10.1\r\n# storage\r\nazure_storage_queue>=12\r\n"
+        merged = post.merge_requirements(theirs, ["flask>=3", "waitress>=3", "azure-storage-queue>=12.9"])
+        assert merged == theirs + "\r\n" + post.REQUIREMENTS_MARK + "\r\nwaitress>=3\r\n"
+
+    @pytest.mark.parametrize("theirs", ["", "bottle", "bottle\n", "-r base.txt\n--index-url https://x\n"])
+    def test_without_a_final_newline_empty_or_options_only(self, theirs):
+        merged = post.merge_requirements(theirs, ["waitress"])
+        assert merged.startswith(theirs) and merged.endswith(post.REQUIREMENTS_MARK + "\nwaitress\n")
+        assert post.merge_requirements(merged, ["waitress"]) == merged
+
+    @pytest.mark.parametrize(("line", "name"), [
+        ("Django==1.11 # pinned", "django"), ("zope.interface>=5", "zope-interface"),
+        ("Azure_Storage", "azure-storage"), ("waitress[testing]", "waitress"),
+        ("# waitress", None), ("-e .", None), ("", None)])
+    def test_requirement_names(self, line, name):
+        assert post.requirement_name(line) == name
+
+
+def test_the_teams_files_are_copied_byte_for_byte_over_the_templates(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    files = {"app.py": b"print('hi')\r\n", "static/logo.png": bytes(range(256)), "README.md": b"theirs\n"}
+    for name, data in files.items():
+        (old / name).parent.mkdir(parents=True, exist_ok=True)
+        (old / name).write_bytes(data)
+    (new / "README.md").parent.mkdir(parents=True)
+    (new / "README.md").write_text("the template's\n")
+    (new / "serve.py").write_text("the template's\n")
+    before = {name: (old / name).stat().st_mtime_ns for name in files}
+    post.copy_team_files(old, list(files), new)
+    assert {name: (new / name).read_bytes() for name in files} == files
+    assert {name: (new / name).stat().st_mtime_ns for name in files} == before
+    assert (new / "serve.py").read_text() == "the template's\n"
+    assert {name: (old / name).read_bytes() for name in files} == files
