@@ -40,6 +40,7 @@ from pathlib import Path
 from jinja2.ext import Extension
 
 PRE_GEN_HOOK = Path(__file__).resolve().parent / "hooks" / "pre_gen_project.py"
+ADOPT = Path(__file__).resolve().parent / "hooks" / "adopt.py"
 MODULE_NAME = "pre_gen_project_checks"
 SOLUTION_TEMPLATE = "{{cookiecutter.service_name}}"
 JINJA_SYNTAX = ("{{", "{%", "{#")
@@ -82,7 +83,7 @@ def rerun_command(answers: dict, refused: str) -> str | None:
     given = {
         key: ("yes" if value else "no") if isinstance(value, bool) else str(value)
         for key, value in answers.items()
-        if not key.startswith("_") and key != refused
+        if not key.startswith("_") and key != refused and not (key == "adopt_from" and not value)
     }
     # The user's own options stay as typed; their key=value answers give way to the ones above.
     options = [
@@ -99,7 +100,10 @@ def check_answer(answers: dict, field_name: str) -> str:
     """Check the answer just given; "yes", or exit with ``ERROR: <field>: ...; ...``."""
     hook = pre_gen_hook()
     try:
-        hook.check_answer(field_name, answers[field_name])
+        if field_name == "adopt_from":
+            adoption(answers["adopt_from"])
+        else:
+            hook.check_answer(field_name, answers[field_name])
     except hook.AnswerError as error:
         message = f"ERROR: {error}"
         rerun = rerun_command(answers, field_name)
@@ -113,6 +117,7 @@ def check_answers(answers: dict) -> str:
     """Return "yes" for good answers; exit with ``ERROR: <field>: ...; ...`` otherwise."""
     hook = pre_gen_hook()
     try:
+        check_output_folder(answers)
         hook.make_plan(answers)
     except hook.AnswerError as error:
         raise SystemExit(f"ERROR: {error}") from None
@@ -152,6 +157,60 @@ def jinja_string(text: str) -> str:
     return '{{ "' + "".join(escaped) + '" }}'
 
 
+@functools.cache
+def adopt_module():
+    """hooks/adopt.py, which reads an old cloud service, raising the AnswerError of the hook's
+    module loaded here (the tests load the hook under other names too)."""
+    spec = importlib.util.spec_from_file_location("adopt", ADOPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["adopt"] = module
+    spec.loader.exec_module(module)
+    module.pre_gen_hook = pre_gen_hook
+    return module
+
+
+ANALYSED: dict[Path, object] = {}
+
+
+def adoption(answer: object):
+    """The analysis of the old solution an adopt_from answer names (read once a run, whichever
+    answer asks first); None for a new service. Raises the hook's AnswerError, naming the
+    folder as given, for one that cannot be adopted."""
+    folder = str(answer).strip()
+    if not folder:
+        return None
+    if Path(folder).resolve() not in ANALYSED:
+        ANALYSED[Path(folder).resolve()] = adopt_module().analyse(Path(folder))
+    return ANALYSED[Path(folder).resolve()]
+
+
+def adopted(answer: object, field_name: str, default: str) -> str:
+    """The default of an answer: the old solution's (adopt_from), else the template's."""
+    found = adoption(answer)
+    return default if found is None else found.answers()[field_name]
+
+
+def output_folder() -> Path | None:
+    """The folder cookiecutter writes the solution into: the command's --output-dir, or the
+    output_dir given to cookiecutter() through the Python API (as pytest-cookies does)."""
+    parameters = cli_parameters()
+    if parameters is not None and "output_dir" in parameters:
+        return Path(parameters["output_dir"] or ".")
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_code.co_name == "cookiecutter" and "output_dir" in frame.f_locals:
+            return Path(frame.f_locals["output_dir"] or ".")
+        frame = frame.f_back
+    return None
+
+
+def check_output_folder(answers: dict) -> None:
+    """Stop before anything is written when the new solution's folder and the old one overlap."""
+    folder, output = str(answers.get("adopt_from", "")).strip(), output_folder()
+    if folder and output is not None:
+        adopt_module().check_output_folder(Path(folder), output / str(answers["service_name"]))
+
+
 class AnswerChecks(Extension):
     """The ``check_answer`` and ``check_answers`` filters, the hooks' two functions, and
     answers kept as written."""
@@ -160,6 +219,7 @@ class AnswerChecks(Extension):
         super().__init__(environment)
         environment.filters["check_answer"] = check_answer
         environment.filters["check_answers"] = check_answers
+        environment.filters["adopted"] = adopted
         environment.globals["template_files"] = template_files
         environment.globals["solution_as_typed"] = solution_as_typed
 

@@ -389,6 +389,8 @@ def check_answer(field_name: str, value: object) -> None:
         check_vm_size(str(value))
     elif field_name == "instance_count":
         parse_instance_count(value)
+    elif field_name == "os_family":
+        check_choice("os_family", str(value).strip(), OS_FAMILIES)
     else:
         raise KeyError(f"no check for the answer {field_name}")
 
@@ -413,12 +415,13 @@ def make_plan(answers: dict) -> dict:
     check_choice("python_version", answers["python_version"], tuple(answers["_python_builds"]))
     check_choice("web_server", answers["web_server"], WEB_SERVERS)
     vm_size = check_vm_size(answers["vm_size"])
-    check_choice("os_family", str(answers["os_family"]), OS_FAMILIES)
+    check_choice("os_family", str(answers["os_family"]).strip(), OS_FAMILIES)
     return {
         "roles": [asdict(role) for role in roles],
         # Answers as the files use them: spaces around a VM size are dropped, and an
         # author of spaces alone is none (no copyright line).
-        "cleaned_answers": {"vm_size": vm_size, "author_name": answers["author_name"].strip()},
+        "cleaned_answers": {"vm_size": vm_size, "author_name": answers["author_name"].strip(),
+                            "os_family": str(answers["os_family"]).strip()},
         "instance_count": parse_instance_count(answers["instance_count"]),
         "install_packages": parse_flag("install_packages", answers["install_packages"]),
         "python_build": answers["_python_builds"][answers["python_version"]],

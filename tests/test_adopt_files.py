@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import SCHEMAS, load_module, schema_errors
+from helpers import SCHEMAS, load_module, new_service_answers, schema_errors
 
 pre = load_module("pre_gen_project", TEMPLATE / "hooks" / "pre_gen_project.py")
 post = load_module("post_gen_project", TEMPLATE / "hooks" / "post_gen_project.py")
+extension = load_module("local_extensions", TEMPLATE / "local_extensions.py")
 SOLUTION_TEMPLATE = TEMPLATE / "{{cookiecutter.service_name}}"
 SERVICE_FILES = ["ServiceDefinition.csdef", "ServiceConfiguration.Cloud.cscfg", "ServiceConfiguration.Local.cscfg",
                  "deploy/main.parameters.json", "README.md"]
@@ -49,9 +50,7 @@ def solution(tmp_path_factory) -> Path:
     for name in [*SERVICE_FILES, "cloudservice/model.py"]:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(SOLUTION_TEMPLATE / name, folder / name)
-    answers = {**{k: (v[0] if isinstance(v, list) else v)
-                  for k, v in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()},
-               "service_name": "Contoso"}
+    answers = {**new_service_answers(TEMPLATE), "service_name": "Contoso"}
     context = {"cookiecutter": answers, "roles": [asdict(role) for role in adopted_plan()], "instance_count": 2,
                "python_build": "3.12.10", "year": "2026"}
     post.render_solution(folder, context, SERVICE_FILES)
@@ -152,3 +151,47 @@ def test_the_teams_files_are_copied_byte_for_byte_over_the_templates(tmp_path):
     assert {name: (new / name).stat().st_mtime_ns for name in files} == before
     assert (new / "serve.py").read_text() == "the template's\n"
     assert {name: (old / name).read_bytes() for name in files} == files
+
+
+class TestAnswersFromTheOldService:
+    """local_extensions: adopt_from is the first question; the later defaults read it."""
+
+    FIXTURES = TEMPLATE / "tests" / "fixtures" / "old-solutions"
+
+    def test_adopt_from_is_the_first_question_and_the_defaults_read_it(self):
+        config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+        assert list(config)[:2] == ["adopt_from", "__adopt_from_checked"]
+        assert config["adopt_from"] == ""
+        for field in ("service_name", "roles", "vm_size", "instance_count", "os_family"):
+            assert config[field].startswith(f"{{{{ cookiecutter.adopt_from | adopted('{field}', "), field
+
+    def test_defaults_are_the_old_services_or_the_templates(self):
+        expected = json.loads((self.FIXTURES / "ptvs-2015" / "expected.json").read_text())
+        folder, want = self.FIXTURES / "ptvs-2015" / expected["solution"], expected["answers"]
+        for field, value in want.items():
+            assert extension.adopted(str(folder), field, "default") == value
+            assert extension.adopted("  ", field, "default") == "default"
+
+    def test_the_old_service_is_read_once_a_run(self):
+        folder = str(self.FIXTURES / "plain-wsgi" / "StatusService")
+        assert extension.adoption(folder) is extension.adoption(folder + "/")
+
+    def test_a_folder_that_cannot_be_adopted_is_one_error_line(self, tmp_path):
+        with pytest.raises(SystemExit) as stopped:
+            extension.check_answer({"adopt_from": str(tmp_path / "gone")}, "adopt_from")
+        assert str(stopped.value) == (f"ERROR: adopt_from: '{tmp_path / 'gone'}' does not exist; "
+                                      "give the folder that holds ServiceDefinition.csdef")
+        assert extension.check_answer({"adopt_from": ""}, "adopt_from") == "yes"
+
+    def test_the_solution_may_not_be_written_over_the_old_one(self, monkeypatch):
+        folder = self.FIXTURES / "plain-wsgi" / "StatusService"
+        monkeypatch.setattr(extension, "output_folder", lambda: folder.parent)
+        answers = {**new_service_answers(TEMPLATE), "adopt_from": str(folder), "service_name": "StatusService"}
+        with pytest.raises(SystemExit, match="^ERROR: adopt_from: .* overlaps it; "):
+            extension.check_answers(answers)
+        extension.check_output_folder({**answers, "service_name": "Status"})
+
+    def test_os_family_is_a_checked_free_text_answer(self):
+        assert extension.check_answer({"os_family": " 6 "}, "os_family") == "yes"
+        with pytest.raises(SystemExit, match="^ERROR: os_family: '5' is not offered; choose one of 7, 6$"):
+            extension.check_answer({"os_family": "5"}, "os_family")
