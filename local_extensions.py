@@ -1,28 +1,33 @@
-"""Cookiecutter's side of the template: answers checked as they are given, kept as written.
+"""Cookiecutter's side of the template: the answers checked, the role plan made once.
 
-Cookiecutter makes the solution folder from ``service_name`` before it runs the
-pre-generation hook. An empty name would leave it failing on the output folder itself
+Everything here runs inside cookiecutter's own process (or cruft's). The checks and the
+plan are hooks/plan.py's, loaded from its file (``hook_module``, which the tests and the
+benchmarks use too).
+
+Cookiecutter makes the solution folder from ``service_name`` before anything else could
+stop it. An empty name would leave it failing on the output folder itself
 (``Error: "." directory already exists``), and a name like ``a/b`` would create folders
 that nothing removes. So cookiecutter.json has, after each free-text question, a private
 ``__<question>_checked`` entry that passes the answer through the ``check_answer`` filter
-below: a bad answer stops cookiecutter at once, with the hook's own one-line error (and,
-in an interactive run, the command that asks again with the other answers as defaults).
-The last entry, ``__answers_checked``, runs every check once more on the whole set.
-
-The checks themselves are the pre-generation hook's, loaded from its file; the hook runs
-them again whichever way cookiecutter is started (``--replay`` included).
+below: a bad answer stops cookiecutter at once with one line,
+``ERROR: <field>: <what is wrong>; <what is allowed>`` (and, in an interactive run, the
+command that asks again with the other answers as defaults). The last entry,
+``__answers_checked``, makes the whole plan. Answers that skip the questions (a replay, an
+edited replay file, cruft's stored answers) are checked when the solution folder's name is
+rendered, which is before cookiecutter writes anything. The post-generation hook gets the
+plan through the ``role_plan`` filter: it is made once per set of answers.
 
 Cookiecutter renders each answer as a Jinja template, so ``{{ x }}`` in a description
 stopped it with a dump of the whole context and ``{# ... #}`` vanished. An answer is text:
-``preprocess`` below keeps it as written. Rendered are the template's own sources (the hooks
-and the checks, which hold ``OWN_SOURCE_MARKS``, and the solution folder's name) and an
-answer made from others and nothing else, such as ``{{ cookiecutter.service_name }}-api``,
-as cookiecutter allows, when those others are answered already (else it too is kept as written).
+``preprocess`` below keeps it as written. Rendered are the template's own sources (the
+post-generation hook and the checks, which hold ``OWN_SOURCE_MARKS``, and the solution
+folder's name) and an answer made from others and nothing else, such as
+``{{ cookiecutter.service_name }}-api``, as cookiecutter allows, when those others are
+answered already (else it too is kept as written).
 
-The hooks are rendered with two functions from here: ``template_files()`` (what
-cookiecutter copies into the solution, so that the post-generation hook renders those
-files and no others) and ``solution_as_typed()`` (the solution's path as the user can
-``cd`` to it).
+The post-generation hook is rendered with two more functions from here: ``template_files()``
+(what cookiecutter copies into the solution, so that the hook renders those files and no
+others) and ``solution_as_typed()`` (the solution's path as the user can ``cd`` to it).
 """
 
 from __future__ import annotations
@@ -39,23 +44,48 @@ from pathlib import Path
 
 from jinja2.ext import Extension
 
-PRE_GEN_HOOK = Path(__file__).resolve().parent / "hooks" / "pre_gen_project.py"
-ADOPT = Path(__file__).resolve().parent / "hooks" / "adopt.py"
-MODULE_NAME = "pre_gen_project_checks"
+HOOKS = Path(__file__).resolve().parent / "hooks"
 SOLUTION_TEMPLATE = "{{cookiecutter.service_name}}"
+# Rendered in front of the solution folder's name: the answers are checked (and the plan
+# made) before cookiecutter creates that folder, however it was started.
+CHECKED_FIRST = "{{ cookiecutter | checked_before_writing }}"
 JINJA_SYNTAX = ("{{", "{%", "{#")
-OWN_SOURCE_MARKS = ("{{ cookiecutter | jsonify }}", "{{ cookiecutter | check_answer")
+OWN_SOURCE_MARKS = ("{{ cookiecutter | jsonify }}", "{{ cookiecutter | check_answer", "{{ cookiecutter | role_plan")
 ANSWER_OF_COOKIECUTTER = re.compile(r"\{\{[^{}]*\bcookiecutter\.[^{}]*\}\}")
 ANSWER_NAME = re.compile(r"\bcookiecutter\.(\w+)")
 
 
-@functools.cache
-def pre_gen_hook():
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, PRE_GEN_HOOK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+def hook_module(name: str):
+    """hooks/<name>.py as a module, loaded once per process (it is not on sys.path)."""
+    module_name = f"cloudservice_template_{name}"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, HOOKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module  # dataclasses look their module up while the class is built
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[module_name]
+            raise
+    return sys.modules[module_name]
+
+
+@functools.lru_cache(maxsize=4)
+def plan_as_json(planned_answers: str) -> str:
+    """The role plan of these answers (JSON of the answers make_plan reads), as JSON."""
+    return json.dumps(hook_module("plan").make_plan(json.loads(planned_answers)))
+
+
+def role_plan(answers: dict) -> str:
+    """The role plan as JSON, made once per set of answers; exit with
+    ``ERROR: <field>: ...; ...`` for bad ones."""
+    plan = hook_module("plan")
+    planned = json.dumps({name: answers.get(name) for name in plan.PLANNED_ANSWERS}, sort_keys=True)
+    try:
+        check_output_folder(answers)
+        return plan_as_json(planned)
+    except plan.AnswerError as error:
+        raise SystemExit(f"ERROR: {error}") from None
 
 
 def command_line(arguments: list[str]) -> str:
@@ -98,13 +128,13 @@ def rerun_command(answers: dict, refused: str) -> str | None:
 
 def check_answer(answers: dict, field_name: str) -> str:
     """Check the answer just given; "yes", or exit with ``ERROR: <field>: ...; ...``."""
-    hook = pre_gen_hook()
+    plan = hook_module("plan")
     try:
         if field_name == "adopt_from":
             adoption(answers["adopt_from"])
         else:
-            hook.check_answer(field_name, answers[field_name])
-    except hook.AnswerError as error:
+            plan.check_answer(field_name, answers[field_name])
+    except plan.AnswerError as error:
         message = f"ERROR: {error}"
         rerun = rerun_command(answers, field_name)
         if rerun:
@@ -114,14 +144,19 @@ def check_answer(answers: dict, field_name: str) -> str:
 
 
 def check_answers(answers: dict) -> str:
-    """Return "yes" for good answers; exit with ``ERROR: <field>: ...; ...`` otherwise."""
-    hook = pre_gen_hook()
-    try:
-        check_output_folder(answers)
-        hook.make_plan(answers)
-    except hook.AnswerError as error:
-        raise SystemExit(f"ERROR: {error}") from None
+    """Return "yes" for good answers (their plan made); exit with ``ERROR: <field>: ...; ...``
+    otherwise."""
+    role_plan(answers)
     return "yes"
+
+
+def checked_before_writing(answers: dict) -> str:
+    """Nothing, once the answers are checked: rendered in front of the solution folder's name.
+    (An answer that reads exactly like that name, given while questions remain, is not
+    checked here: it is not the folder's name.)"""
+    if all(name in answers for name in hook_module("plan").PLANNED_ANSWERS):
+        role_plan(answers)
+    return ""
 
 
 def template_files() -> str:
@@ -157,18 +192,6 @@ def jinja_string(text: str) -> str:
     return '{{ "' + "".join(escaped) + '" }}'
 
 
-@functools.cache
-def adopt_module():
-    """hooks/adopt.py, which reads an old cloud service, raising the AnswerError of the hook's
-    module loaded here (the tests load the hook under other names too)."""
-    spec = importlib.util.spec_from_file_location("adopt", ADOPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["adopt"] = module
-    spec.loader.exec_module(module)
-    module.pre_gen_hook = pre_gen_hook
-    return module
-
-
 ANALYSED: dict[Path, object] = {}
 
 
@@ -180,7 +203,7 @@ def adoption(answer: object):
     if not folder:
         return None
     if Path(folder).resolve() not in ANALYSED:
-        ANALYSED[Path(folder).resolve()] = adopt_module().analyse(Path(folder))
+        ANALYSED[Path(folder).resolve()] = hook_module("adopt").analyse(Path(folder))
     return ANALYSED[Path(folder).resolve()]
 
 
@@ -208,22 +231,30 @@ def check_output_folder(answers: dict) -> None:
     """Stop before anything is written when the new solution's folder and the old one overlap."""
     folder, output = str(answers.get("adopt_from", "")).strip(), output_folder()
     if folder and output is not None:
-        adopt_module().check_output_folder(Path(folder), output / str(answers["service_name"]))
+        hook_module("adopt").check_output_folder(Path(folder), output / str(answers["service_name"]))
 
 
 class AnswerChecks(Extension):
-    """The ``check_answer`` and ``check_answers`` filters, the hooks' two functions, and
-    answers kept as written."""
+    """The ``check_answer``, ``check_answers`` and ``role_plan`` filters, the post-generation
+    hook's two functions, and answers kept as written."""
 
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters["check_answer"] = check_answer
         environment.filters["check_answers"] = check_answers
+        environment.filters["role_plan"] = role_plan
+        environment.filters["checked_before_writing"] = checked_before_writing
         environment.filters["adopted"] = adopted
         environment.globals["template_files"] = template_files
         environment.globals["solution_as_typed"] = solution_as_typed
 
     def preprocess(self, source, name, filename=None):
+        if source == SOLUTION_TEMPLATE:
+            return CHECKED_FIRST + self.answer_as_written(source)
+        return self.answer_as_written(source)
+
+    @staticmethod
+    def answer_as_written(source: str) -> str:
         if not any(delimiter in source for delimiter in JINJA_SYNTAX):
             return source
         if any(mark in source for mark in OWN_SOURCE_MARKS):

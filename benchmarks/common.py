@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import shutil
@@ -90,12 +89,13 @@ def snapshot_template(target: Path) -> Path:
 
 
 def load_hook(template: Path, name: str):
-    """A hook of the template imported as a module, as the template's tests do."""
-    spec = importlib.util.spec_from_file_location(name, template / "hooks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+    """hooks/<name>.py of the template as a module, loaded by its local_extensions.py, as
+    cookiecutter and the template's tests have it."""
+    if str(template) not in sys.path:
+        sys.path.insert(0, str(template))
+    import local_extensions
+
+    return local_extensions.hook_module(name)
 
 
 def default_answers(template: Path) -> dict:

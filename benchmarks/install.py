@@ -35,10 +35,10 @@ def bake_default(template: Path, work: Path) -> Path:
 
 def measure(template: Path, work: Path, runs: int, log=print) -> tuple[dict, Path]:
     """The figures, and the default solution with its packages installed by uv."""
-    pre = load_hook(template, "pre_gen_project")
+    planner = load_hook(template, "plan")
     post = load_hook(template, "post_gen_project")
     solution = bake_default(template, work)
-    plan = pre.make_plan(default_answers(template))
+    plan = planner.make_plan(default_answers(template))
     uv = post.find_uv()
     if uv is None:
         raise RuntimeError("uv is not installed beside this Python or on PATH")

@@ -42,7 +42,7 @@ def rows(results: dict) -> list[dict]:
                     seconds(figures["default"]["median_s"]), seconds(figures["floor"]["median_s"]),
                     f"{figures['default_over_floor']:.2f}x",
                     "bake_default_over_floor" if goal else "", figures["default_over_floor"]),
-                row(f"  one-file template with two hooks that only import ({label})",
+                row(f"  one-file template with a hook that only imports ({label})",
                     seconds(figures["floor_with_hooks"]["median_s"]), seconds(figures["floor"]["median_s"]),
                     f"{figures['hooks_over_floor']:.2f}x", value=figures["hooks_over_floor"]),
                 row(f"Bake 12 roles vs default ({label})",

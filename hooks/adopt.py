@@ -4,8 +4,8 @@
 it) and returns an ``Adoption``: the answers for this template (service name, roles with
 their kinds and entry points, VM size, instance counts, OS family), the team's own files
 of each role, the configuration settings with their values per .cscfg, and the notes for
-MIGRATION.md (``render_migration``). A folder it cannot adopt raises the pre-generation
-hook's ``AnswerError`` with the field ``adopt_from``.
+MIGRATION.md (``render_migration``). A folder it cannot adopt raises hooks/plan.py's
+``AnswerError`` with the field ``adopt_from``.
 
 The old solutions come in three generations of Visual Studio's tooling: the 2012 Django
 roles (their own setup.cmd and wfastcgi.py), the 2015 PTVS roles (bin\\ps.cmd,
@@ -13,21 +13,18 @@ ConfigureCloudService.ps1, LaunchWorker.ps1) and the 2017 roles from Microsoft's
 (PrepPython.ps1, PipInstaller.ps1). Their start-up scripts are replaced by the template's.
 
 This file is not a hook: cookiecutter runs only the files in hooks/ named after a hook.
-It is loaded by path, as local_extensions.py loads pre_gen_project.py.
+local_extensions.py loads it by path (``hook_module``), as it loads plan.py.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from xml.parsers import expat
 
-PRE_GEN_HOOK = Path(__file__).resolve().parent / "pre_gen_project.py"
 FIELD = "adopt_from"
 DEFINITION_FILE = "ServiceDefinition.csdef"
 
@@ -216,33 +213,26 @@ class Adoption:
         }
 
 
-# --- errors, and the pre-generation hook's checks -------------------------------------------
+# --- errors, and the checks of hooks/plan.py -------------------------------------------------
 
 
-def pre_gen_hook():
-    """The pre-generation hook's module: the one already loaded from its file under any name
-    (local_extensions.py and the tests load it too), so that there is one AnswerError."""
-    for module in list(sys.modules.values()):
-        if getattr(module, "__file__", None) == str(PRE_GEN_HOOK):
-            return module
-    name = "pre_gen_project"
-    spec = importlib.util.spec_from_file_location(name, PRE_GEN_HOOK)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+def plan_module():
+    """hooks/plan.py's module, as local_extensions.py loads it: one AnswerError for both."""
+    import local_extensions  # the template's root is on sys.path under cookiecutter, cruft and the tests
+
+    return local_extensions.hook_module("plan")
 
 
 def refuse(problem: str, allowed: str) -> Exception:
-    return pre_gen_hook().AnswerError(FIELD, problem, allowed)
+    return plan_module().AnswerError(FIELD, problem, allowed)
 
 
 def check_role_name(name: str) -> None:
     """The same check as for a new service, reported under adopt_from."""
-    hook = pre_gen_hook()
+    plan = plan_module()
     try:
-        hook.check_role_name(name)
-    except hook.AnswerError as error:
+        plan.check_role_name(name)
+    except plan.AnswerError as error:
         problem, _, allowed = str(error).removeprefix("roles: ").partition("; ")
         raise refuse(f"role {problem} (in {DEFINITION_FILE})",
                      f"rename the role in the old solution: {allowed}") from None
@@ -384,13 +374,13 @@ def project_references(folder: Path) -> dict[str, Path]:
 def pyproj_names(folder: Path) -> dict[str, Path]:
     """Project name -> folder, for the .pyproj files beside the cloud project and inside it."""
     found: dict[str, Path] = {}
-    hook = pre_gen_hook()
+    plan = plan_module()
     for base in (folder, folder.parent):
         for pyproj in sorted(base.glob("*/*.pyproj")):
             found.setdefault(pyproj.stem.lower(), pyproj.parent)
             try:
                 name = read_xml(pyproj, pyproj.name).first("PropertyGroup", "Name")
-            except hook.AnswerError:
+            except plan.AnswerError:
                 continue  # a project that is no role of this service
             if name is not None and name.text.strip():
                 found.setdefault(name.text.strip().lower(), pyproj.parent)

@@ -7,8 +7,8 @@
 4. print each role's guidance and what to do next; a failed install's warning last.
 
 Cookiecutter copies the solution tree without rendering it (``_copy_without_render``)
-because most files need the parsed role plan, which only the hooks have: the
-pre-generation hook checks the answers and leaves the plan in ``.role-plan.json``.
+because most files need the parsed role plan (hooks/plan.py's ``make_plan``), which
+local_extensions.py makes in cookiecutter's own process and renders into ``PLAN`` below.
 
 Generating again over a solution (``cookiecutter -f``) works: only the files the template
 has (``TEMPLATE_FILES``) are rendered, never a file rendered before nor the team's own
@@ -35,13 +35,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 ANSWERS = r"""{{ cookiecutter | jsonify }}"""
+PLAN = r"""{{ cookiecutter | role_plan }}"""
 # Rendered by local_extensions.py as cookiecutter runs this hook.
 TEMPLATE_FILES = r"""{{ template_files() }}"""
 SOLUTION_AS_TYPED = r'''{{ solution_as_typed(cookiecutter.service_name) | tojson }}'''
 # Cookiecutter's `now` tag, rendered as cookiecutter runs this hook: the year of the licence line.
 YEAR = "{% now 'utc', '%Y' %}"
 
-PLAN_FILE = ".role-plan.json"
 ROLE_SOURCES = "_roles"
 CRLF_SUFFIXES = {".cmd", ".ps1"}
 # How much of a failed install's output is shown.
@@ -299,10 +299,8 @@ def print_guidance(solution: Path, plan: dict, typed_path: str, installed: bool 
 
 def main() -> int:
     answers = json.loads(ANSWERS)
+    plan = json.loads(PLAN)
     solution = Path.cwd()
-    plan_file = solution / PLAN_FILE
-    plan = json.loads(plan_file.read_text(encoding="utf-8"))
-    plan_file.unlink()
 
     answers.update(plan.pop("cleaned_answers"))
     context = {"cookiecutter": answers, "year": YEAR, **plan}

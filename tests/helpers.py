@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import itertools
 import json
 import os
@@ -25,6 +24,8 @@ def reference_folder() -> Path:
     return here.parents[2] / "shared" / "reference"
 
 
+# The template's root, where local_extensions.py is (cookiecutter imports it from there too).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 REFERENCE = reference_folder()
 SCHEMAS = REFERENCE / "azure-schemas"
 CSDEF_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition}"
@@ -80,13 +81,11 @@ def new_service_answers(template: Path) -> dict:
     return {key: new_service_default(value[0] if isinstance(value, list) else value) for key, value in config.items()}
 
 
-def load_module(name: str, path: Path):
-    """Import a file that is not on sys.path (the hooks, the local extension) as ``name``."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
+def hook_module(name: str):
+    """hooks/<name>.py as a module, loaded the way local_extensions.py loads it for cookiecutter."""
+    import local_extensions
+
+    return local_extensions.hook_module(name)
 
 
 def require_node() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import load_module
+from helpers import hook_module
 
 FIXTURES = TEMPLATE / "tests" / "fixtures" / "old-solutions"
 CASES = sorted(path.parent.name for path in FIXTURES.glob("*/expected.json"))
@@ -25,11 +25,11 @@ BAD = [name for name in CASES if name not in GOOD]
 
 
 
-adopt = load_module("adopt", TEMPLATE / "hooks" / "adopt.py")
+adopt = hook_module("adopt")
 
 
 def answer_error():
-    return adopt.pre_gen_hook().AnswerError
+    return adopt.plan_module().AnswerError
 
 
 def expected(name: str) -> dict:
@@ -134,26 +134,19 @@ def test_files_to_copy_are_the_teams_own(name):
             assert parts[-1] not in {"ps.cmd", "web.config", "wfastcgi.py", "launchworker.ps1"}
 
 
-def test_errors_are_the_pre_generation_hooks_answer_errors_however_it_was_loaded(tmp_path):
-    """local_extensions.py loads the hook under a name of its own first; adopt.py's errors must be
-    that module's AnswerError, or its check would not catch them."""
+def test_errors_are_the_answer_errors_of_the_plan_local_extensions_loads(tmp_path):
+    """local_extensions.py catches hooks/plan.py's AnswerError: adopt.py's errors must be that
+    class, in a process where nothing else has loaded either module."""
     script = f"""
-import importlib.util, sys
+import sys
 from pathlib import Path
 
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+sys.path.insert(0, {str(TEMPLATE)!r})
+import local_extensions
 
-hooks = Path({str(TEMPLATE / "hooks")!r}).resolve()
-checks = load("pre_gen_project_checks", hooks / "pre_gen_project.py")
-adopt = load("adopt", hooks / "adopt.py")
 try:
-    adopt.analyse(Path({str(tmp_path / "nowhere")!r}))
-except checks.AnswerError as error:
+    local_extensions.hook_module("adopt").analyse(Path({str(tmp_path / "nowhere")!r}))
+except local_extensions.hook_module("plan").AnswerError as error:
     print("ERROR:", error)
 """
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
@@ -414,7 +407,7 @@ class TestConfiguration:
     ])
     def test_service_names_are_made_valid(self, name, valid):
         assert adopt.valid_service_name(name) == valid
-        adopt.pre_gen_hook().check_service_name(valid)
+        adopt.plan_module().check_service_name(valid)
 
     def test_settings_keep_their_values_per_cscfg_and_plugins_are_dropped(self, tmp_path):
         role = ('<WorkerRole name="W"><ConfigurationSettings><Setting name="Queue" />'

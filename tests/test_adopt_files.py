@@ -8,39 +8,42 @@ schemas; merging requirements and copying the team's files, called directly.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import SCHEMAS, load_module, new_service_answers, schema_errors
+from helpers import SCHEMAS, hook_module, new_service_answers, schema_errors
 
-pre = load_module("pre_gen_project", TEMPLATE / "hooks" / "pre_gen_project.py")
-post = load_module("post_gen_project", TEMPLATE / "hooks" / "post_gen_project.py")
-extension = load_module("local_extensions", TEMPLATE / "local_extensions.py")
+import local_extensions as extension  # noqa: E402 - tests/helpers.py puts the template's root on sys.path
+
+plan = hook_module("plan")
+post = hook_module("post_gen_project")
 SOLUTION_TEMPLATE = TEMPLATE / "{{cookiecutter.service_name}}"
 SERVICE_FILES = ["ServiceDefinition.csdef", "ServiceConfiguration.Cloud.cscfg", "ServiceConfiguration.Local.cscfg",
                  "deploy/main.parameters.json", "README.md"]
 THUMBPRINT = "0123456789ABCDEF0123456789ABCDEF01234567"
 
 
-def adopted_plan() -> list[pre.Role]:
-    portal, jobs, new = pre.plan_roles("Portal:flask Jobs:worker Extra:bottle")
+def adopted_plan() -> list[plan.Role]:
+    portal, jobs, new = plan.plan_roles("Portal:flask Jobs:worker Extra:bottle")
     portal.vm_size, portal.instances = "Standard_A2_v2", 3
     portal.endpoints = [
-        pre.Endpoint("InputEndpoint", {"name": "HttpsIn", "protocol": "https", "port": "443",
+        plan.Endpoint("InputEndpoint", {"name": "HttpsIn", "protocol": "https", "port": "443",
                                        "certificate": "SslCert"}),
-        pre.Endpoint("InternalEndpoint", {"name": "Cache", "protocol": "tcp", "port": "6379"}),
+        plan.Endpoint("InternalEndpoint", {"name": "Cache", "protocol": "tcp", "port": "6379"}),
     ]
     portal.local_resources = [{"name": "Uploads", "sizeInMB": "512", "cleanOnRoleRecycle": "true"}]
-    portal.certificates = [pre.Certificate("SslCert", "LocalMachine", "My", cloud_thumbprint=THUMBPRINT,
+    portal.certificates = [plan.Certificate("SslCert", "LocalMachine", "My", cloud_thumbprint=THUMBPRINT,
                                            local_thumbprint="F" * 40, permission_level="elevated")]
-    portal.settings.append(pre.Setting("PaymentsUrl", cloud="https://pay.example/?a=1&b=2", local="http://127.0.0.1",
+    portal.settings.append(plan.Setting("PaymentsUrl", cloud="https://pay.example/?a=1&b=2", local="http://127.0.0.1",
                                        meaning="the team's own setting"))
     jobs.vm_size, jobs.instances = "Standard_D2_v2", 1
-    jobs.endpoints = [pre.Endpoint("InputEndpoint", {"name": "Telnet", "protocol": "tcp", "port": "2323"})]
+    jobs.endpoints = [plan.Endpoint("InputEndpoint", {"name": "Telnet", "protocol": "tcp", "port": "2323"})]
     return [portal, jobs, new]
 
 
@@ -59,7 +62,10 @@ def solution(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def service(solution):
-    model = load_module("adopted_model", solution / "cloudservice" / "model.py")
+    spec = importlib.util.spec_from_file_location("adopted_model", solution / "cloudservice" / "model.py")
+    model = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = model  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(model)
     return model, model.Service.load(solution)
 
 

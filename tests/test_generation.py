@@ -13,7 +13,6 @@ from xml.etree import ElementTree
 
 import pytest
 from conftest import TEMPLATE
-from cookiecutter.exceptions import FailedHookException
 from helpers import (
     CSCFG_NS,
     CSDEF_NS,
@@ -285,29 +284,59 @@ def test_bad_answer_is_one_error_line_and_writes_nothing(tmp_path, answers, fiel
     assert list(tmp_path.iterdir()) == []
 
 
-def test_pre_generation_hook_refuses_bad_answers_on_its_own(bake, capfd):
-    """When the answers reach the hook unchecked (a replayed context), the hook refuses them."""
+def test_answers_that_skip_the_questions_are_refused_before_anything_is_written(bake):
+    """Answers that reach generation unchecked (as from a replay) are checked as the solution
+    folder's name is rendered, before cookiecutter creates it."""
     result = bake(roles="CON:flask", **SKIP_EARLY_CHECKS)
-    assert isinstance(result.exception, FailedHookException)
+    assert isinstance(result.exception, SystemExit)
+    assert str(result.exception) == ("ERROR: roles: 'CON' is a reserved device name on Windows; "
+                                     "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9")
     assert result.project_path is None or not result.project_path.exists()
-    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
-    assert errors == ["ERROR: roles: 'CON' is a reserved device name on Windows; "
-                      "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9"]
 
 
-@pytest.mark.parametrize("checked_by", ["cookiecutter", "hook"])
+@pytest.mark.parametrize("checked_by", ["the questions", "the folder name"])
 def test_bad_answer_leaves_existing_files_alone(tmp_path, checked_by):
     """A refused answer never touches a solution that is already there, even with
     --overwrite-if-exists."""
     assert cookiecutter_command(tmp_path).returncode == 0
     solution = tmp_path / "MyCloudService"
     before = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file()}
-    skip_early_check = [f"{key}=yes" for key in SKIP_EARLY_CHECKS] if checked_by == "hook" else []
+    skip_early_check = [f"{key}=yes" for key in SKIP_EARLY_CHECKS] if checked_by == "the folder name" else []
     completed = cookiecutter_command(tmp_path, "roles=CON:flask", *skip_early_check, overwrite=True)
     assert completed.returncode == 1
-    assert "ERROR: roles: 'CON' is a reserved device name" in completed.stderr
+    assert completed.stderr.splitlines() == [
+        "ERROR: roles: 'CON' is a reserved device name on Windows; "
+        "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9"]
     after = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file()}
     assert after == before
+
+
+@pytest.mark.parametrize("over_a_solution", [False, True], ids=["new folder", "over the solution"])
+def test_an_edited_replay_file_is_refused_and_writes_nothing(tmp_path, over_a_solution):
+    """cookiecutter --replay-file with a replay whose answers were edited by hand: one error
+    line, exit 1, and nothing written or changed."""
+    config = tmp_path / "config.yaml"
+    config.write_text(f"replay_dir: {json.dumps(str(tmp_path / 'replays'))}\n", encoding="utf-8")
+    made = tmp_path / "made"
+    command = [sys.executable, "-m", "cookiecutter", "--config-file", str(config)]
+    first = subprocess.run([*command, "--no-input", "-o", str(made), str(TEMPLATE), "install_packages=no"],
+                           capture_output=True, text=True, check=False)
+    assert first.returncode == 0, first.stderr
+    (replay,) = (tmp_path / "replays").glob("*.json")
+    context = json.loads(replay.read_text(encoding="utf-8"))
+    context["cookiecutter"]["roles"] = "Web:flask Jobs:worker JOBS:worker"
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(context), encoding="utf-8")
+    output = made if over_a_solution else tmp_path / "fresh"
+    output.mkdir(exist_ok=True)
+    before = {p: p.read_bytes() for p in output.rglob("*") if p.is_file()}
+    replayed = subprocess.run([*command, "--replay-file", str(edited), "-f", "-o", str(output), str(TEMPLATE)],
+                              capture_output=True, text=True, check=False)
+    assert replayed.returncode == 1
+    assert replayed.stderr.splitlines() == [
+        "ERROR: roles: the role name 'JOBS' is used twice (names are compared ignoring case, '-' and '_'); "
+        "give every role its own name"]
+    assert {p: p.read_bytes() for p in output.rglob("*") if p.is_file()} == before
 
 
 @pytest.mark.parametrize(

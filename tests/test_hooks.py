@@ -9,24 +9,25 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import load_module, new_service_answers, new_service_default
+from helpers import hook_module, new_service_answers, new_service_default
 
 ANSWERS = new_service_answers(TEMPLATE)
 
 
 
-pre = load_module("pre_gen_project", TEMPLATE / "hooks" / "pre_gen_project.py")
-post = load_module("post_gen_project", TEMPLATE / "hooks" / "post_gen_project.py")
-extension = load_module("local_extensions", TEMPLATE / "local_extensions.py")
+import local_extensions as extension  # noqa: E402 - tests/helpers.py puts the template's root on sys.path
+
+plan = hook_module("plan")
+post = hook_module("post_gen_project")
 
 
 def names(answer: str) -> list[str]:
-    return [role.name for role in pre.plan_roles(answer)]
+    return [role.name for role in plan.plan_roles(answer)]
 
 
 class TestRoleAnswer:
     def test_pairs_and_bare_kinds_separated_by_spaces_or_commas(self):
-        assert pre.split_role_answer(" Api:flask,worker  Jobs:Worker ") == [
+        assert plan.split_role_answer(" Api:flask,worker  Jobs:Worker ") == [
             ("Api", "flask"), (None, "worker"), ("Jobs", "worker")]
 
     def test_bare_kinds_take_default_names_numbered_when_repeated(self):
@@ -60,8 +61,8 @@ class TestRoleAnswer:
         ("CloudService:worker", "already a folder of the solution"),
     ])
     def test_bad_answers_say_what_is_wrong_and_what_is_allowed(self, answer, words):
-        with pytest.raises(pre.AnswerError) as raised:
-            pre.plan_roles(answer)
+        with pytest.raises(plan.AnswerError) as raised:
+            plan.plan_roles(answer)
         message = str(raised.value)
         assert message.startswith("roles: ")
         assert words in message
@@ -70,11 +71,11 @@ class TestRoleAnswer:
 
 class TestRolePlan:
     def test_web_ports_80_then_from_8080_in_order(self):
-        roles = pre.plan_roles("worker flask django worker bottle")
+        roles = plan.plan_roles("worker flask django worker bottle")
         assert [r.port for r in roles] == [None, 80, 8080, None, 8081]
 
     def test_only_web_roles_have_wsgi_applications(self):
-        roles = pre.plan_roles("django flask bottle worker")
+        roles = plan.plan_roles("django flask bottle worker")
         assert [r.wsgi_application for r in roles] == [
             "website.wsgi:application", "wsgi:app", "wsgi:app", None]
 
@@ -86,13 +87,13 @@ class TestRolePlan:
         ("Q" + "x" * 62, "q" + "x" * 55),
     ])
     def test_queue_names_are_valid_and_leave_room_for_poison(self, role, queue):
-        name = pre.queue_name_for(role)
+        name = plan.queue_name_for(role)
         assert name == queue
         assert 3 <= len(name + "-poison") <= 63
         assert "--" not in name and not name.startswith("-") and not name.endswith("-")
 
     def test_settings_by_kind(self):
-        web, worker, django = pre.plan_roles("flask worker django")
+        web, worker, django = plan.plan_roles("flask worker django")
         common = ["StorageConnectionString", "APPLICATIONINSIGHTS_CONNECTION_STRING"]
         assert [s.name for s in web.settings][:3] == [*common, "SECRET_KEY"]
         assert {"QueueName", "MaxDequeueCount", "VisibilityTimeoutSeconds", "MaxIdleBackoffSeconds",
@@ -102,18 +103,18 @@ class TestRolePlan:
         assert queue.cloud == queue.local == "workerrole"
 
     def test_local_storage_is_azurite_and_cloud_is_a_placeholder(self):
-        (role,) = pre.plan_roles("worker")
+        (role,) = plan.plan_roles("worker")
         storage = role.settings[0]
         assert "QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;" in storage.local
         assert "REPLACE-WITH" in storage.cloud
 
     def test_plan_carries_parsed_answers(self):
-        plan = pre.make_plan({**ANSWERS, "instance_count": " 3 ", "install_packages": "no",
-                              "python_version": "3.13"})
-        assert plan["instance_count"] == 3
-        assert plan["install_packages"] is False
-        assert plan["python_build"] == ANSWERS["_python_builds"]["3.13"]
-        assert [r["name"] for r in plan["roles"]] == ["FlaskWebRole", "WorkerRole"]
+        made = plan.make_plan({**ANSWERS, "instance_count": " 3 ", "install_packages": "no",
+                               "python_version": "3.13"})
+        assert made["instance_count"] == 3
+        assert made["install_packages"] is False
+        assert made["python_build"] == ANSWERS["_python_builds"]["3.13"]
+        assert [r["name"] for r in made["roles"]] == ["FlaskWebRole", "WorkerRole"]
 
     def test_every_python_version_has_an_exact_build(self):
         choices = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
@@ -126,30 +127,64 @@ class TestRolePlan:
 class TestOtherAnswers:
     @pytest.mark.parametrize("value", ["ab", "-abc", "abc-", "a_bc", "a" * 64, "1abc", "my service"])
     def test_bad_service_names(self, value):
-        with pytest.raises(pre.AnswerError, match="^service_name: "):
-            pre.check_service_name(value)
+        with pytest.raises(plan.AnswerError, match="^service_name: "):
+            plan.check_service_name(value)
 
     @pytest.mark.parametrize("value", ["abc", "My-Service-2", "a" * 63])
     def test_good_service_names(self, value):
-        pre.check_service_name(value)
+        plan.check_service_name(value)
 
     @pytest.mark.parametrize(("value", "expected"), [(True, True), ("yes", True), ("No", False), ("0", False)])
     def test_flags(self, value, expected):
-        assert pre.parse_flag("install_packages", value) is expected
+        assert plan.parse_flag("install_packages", value) is expected
 
     @pytest.mark.parametrize("value", ["0", "-2", "two", "", "1e3", "1001", "²"])
     def test_bad_instance_counts(self, value):
-        with pytest.raises(pre.AnswerError, match="^instance_count: "):
-            pre.parse_instance_count(value)
+        with pytest.raises(plan.AnswerError, match="^instance_count: "):
+            plan.parse_instance_count(value)
 
-    def test_main_prints_one_error_line_and_writes_nothing(self, tmp_path, monkeypatch, capsys):
-        monkeypatch.chdir(tmp_path)
-        monkeypatch.setattr(pre, "ANSWERS", json.dumps({**ANSWERS, "vm_size": "Large"}))
-        assert pre.main() == 1
-        assert capsys.readouterr().err == (
+    def test_the_plan_filter_prints_one_error_line(self):
+        with pytest.raises(SystemExit) as stopped:
+            extension.role_plan({**ANSWERS, "vm_size": "Large"})
+        assert str(stopped.value) == (
             "ERROR: vm_size: 'Large' is not an ARM VM size; use a name such as Standard_D1_v2 or "
-            "Standard_A2_v2 (legacy 'Small' is Standard_A1_v2)\n")
-        assert list(tmp_path.iterdir()) == []
+            "Standard_A2_v2 (legacy 'Small' is Standard_A1_v2)")
+
+
+class TestOnePlan:
+    """The plan is made in cookiecutter's process, once per set of answers, and reaches the
+    post-generation hook in its rendered source."""
+
+    def test_made_once_for_the_checks_the_folder_name_and_the_hook(self, monkeypatch):
+        made = []
+        monkeypatch.setattr(plan, "make_plan", lambda answers: made.append(answers) or {"roles": []})
+        extension.plan_as_json.cache_clear()
+        answers = {**ANSWERS, "service_name": "OncePlanned"}
+        assert extension.check_answers(answers) == "yes"
+        # What cookiecutter adds before it writes (and the checks' own entries) change nothing.
+        full = {**answers, "_output_dir": "/somewhere", "_template": ".", "__answers_checked": "yes"}
+        assert extension.checked_before_writing(full) == ""
+        assert json.loads(extension.role_plan(full)) == {"roles": []}
+        assert len(made) == 1
+        extension.plan_as_json.cache_clear()
+
+    def test_the_hook_gets_the_plan_make_plan_makes(self):
+        assert json.loads(extension.role_plan(ANSWERS)) == json.loads(json.dumps(plan.make_plan(ANSWERS)))
+
+    def test_the_folder_name_is_checked_only_once_every_answer_is_there(self):
+        """While questions remain (an answer written like the folder's name), nothing is checked."""
+        partial = {key: value for key, value in ANSWERS.items() if key != "instance_count"}
+        assert extension.checked_before_writing({**partial, "vm_size": "Large"}) == ""
+        with pytest.raises(SystemExit, match="^ERROR: vm_size: "):
+            extension.checked_before_writing({**ANSWERS, "vm_size": "Large"})
+
+    def test_the_plan_is_a_safe_raw_string_in_the_hook(self):
+        """JSON of any text, quotes and backslashes included, is a valid r\"\"\"...\"\"\" literal."""
+        tricky = {"a": ['"""', "\\", "\\\"", "", 'x"'], "b": '\\"""'}
+        source = f'PLAN = r"""{json.dumps(tricky)}"""'
+        namespace: dict = {}
+        exec(source, namespace)
+        assert json.loads(namespace["PLAN"]) == tricky
 
 
 class TestEarlyCheck:
@@ -164,8 +199,8 @@ class TestEarlyCheck:
         with pytest.raises(SystemExit) as stopped:
             extension.check_answers({**ANSWERS, field: value})
         message = str(stopped.value)
-        with pytest.raises(pre.AnswerError) as refused:
-            pre.make_plan({**ANSWERS, field: value})
+        with pytest.raises(plan.AnswerError) as refused:
+            plan.make_plan({**ANSWERS, field: value})
         assert message == f"ERROR: {refused.value}"
         assert message.startswith(f"ERROR: {field}: ")
 
@@ -234,30 +269,30 @@ class TestAnswersAreText:
 
 class TestLimits:
     def test_instance_count_zero_needs_at_least_one(self):
-        with pytest.raises(pre.AnswerError, match="at least 1; give a whole number from 1 to 1000$"):
-            pre.parse_instance_count("0")
+        with pytest.raises(plan.AnswerError, match="at least 1; give a whole number from 1 to 1000$"):
+            plan.parse_instance_count("0")
 
     def test_vm_size_is_trimmed_like_instance_count(self):
-        plan = pre.make_plan({**ANSWERS, "vm_size": "  Standard_A2_v2 ", "instance_count": " 3 "})
-        assert plan["cleaned_answers"]["vm_size"] == "Standard_A2_v2"
-        assert plan["instance_count"] == 3
+        made = plan.make_plan({**ANSWERS, "vm_size": "  Standard_A2_v2 ", "instance_count": " 3 "})
+        assert made["cleaned_answers"]["vm_size"] == "Standard_A2_v2"
+        assert made["instance_count"] == 3
 
     @pytest.mark.parametrize(("author", "cleaned"), [("   ", ""), (" Ada Lovelace ", "Ada Lovelace"), ("", "")])
     def test_an_author_of_spaces_is_none(self, author, cleaned):
-        assert pre.make_plan({**ANSWERS, "author_name": author})["cleaned_answers"]["author_name"] == cleaned
+        assert plan.make_plan({**ANSWERS, "author_name": author})["cleaned_answers"]["author_name"] == cleaned
 
     def test_at_most_25_roles(self):
-        assert len(pre.plan_roles("worker " * 25)) == 25
-        with pytest.raises(pre.AnswerError) as refused:
-            pre.plan_roles("flask " * 13 + "worker " * 13)
+        assert len(plan.plan_roles("worker " * 25)) == 25
+        with pytest.raises(plan.AnswerError) as refused:
+            plan.plan_roles("flask " * 13 + "worker " * 13)
         assert str(refused.value) == (
             "roles: 26 roles given, and a cloud service holds at most 25 roles; "
             "give at most 25 (Azure's limit per service definition)")
 
     @pytest.mark.parametrize("name", ["con", "CON", "Aux", "nul", "PRN", "com1", "Lpt9"])
     def test_service_name_may_not_be_a_device_name(self, name):
-        with pytest.raises(pre.AnswerError, match=f"^service_name: '{name}' is a reserved device name on Windows"):
-            pre.check_service_name(name)
+        with pytest.raises(plan.AnswerError, match=f"^service_name: '{name}' is a reserved device name on Windows"):
+            plan.check_service_name(name)
 
 
 class TestRendering:
@@ -341,7 +376,7 @@ def test_reserved_folders_are_the_solution_folders(bake):
     """A role may not be named like a folder the template writes at the solution root."""
     solution = bake(roles="worker").project_path
     folders = {p.name.lower() for p in solution.iterdir() if p.is_dir() and not p.name.startswith(".")}
-    assert folders - {"workerrole"} <= pre.SOLUTION_FOLDERS
+    assert folders - {"workerrole"} <= plan.SOLUTION_FOLDERS
     assert "cloudservice" in folders
 
 
@@ -401,7 +436,7 @@ def test_guidance_uses_this_systems_interpreter(monkeypatch):
 
 def test_cloud_placeholders_name_the_regional_address():
     """CSES public IPs answer at <dnsLabel>.<region>.cloudapp.azure.com, as the Bicep says."""
-    (django,) = pre.plan_roles("django")
+    (django,) = plan.plan_roles("django")
     values = {setting.name: setting.cloud for setting in django.settings}
     assert values["ALLOWED_HOSTS"] == "REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com"
     assert values["CSRF_TRUSTED_ORIGINS"] == (

@@ -1,30 +1,21 @@
-"""Check every answer before anything is written, and plan the roles.
+"""Check the answers and plan the roles: what every other part of the template reads.
 
-A bad answer stops generation with one line on stderr,
-``ERROR: <field>: <what is wrong>; <what is allowed>``, and exit code 1; cookiecutter
-then removes the folder it had just created, so nothing is left behind. (Started the usual
-way, cookiecutter has already run ``make_plan`` through local_extensions.py, before it
-created that folder; this hook is the check that holds whichever way it is started.)
+A bad answer is an ``AnswerError``, whose text is the one line the user sees,
+``<field>: <what is wrong>; <what is allowed>``.
 
-A good set of answers becomes the role plan: the list of roles with their names, kinds,
-ports, queue names and settings. It is written to ``PLAN_FILE`` in the new solution,
-where the post-generation hook picks it up (a hook cannot import a sibling module,
-so this file is the one place that knows how answers become roles).
+A good set of answers becomes the role plan (``make_plan``): the list of roles with their
+names, kinds, ports, queue names and settings, and the answers parsed. Cookiecutter's own
+process makes it once, through local_extensions.py, and hands it to the post-generation
+hook in that hook's rendered source.
 
-The tests import this module and call its functions directly.
+This file is not a hook (cookiecutter runs only the files of hooks/ named after one):
+local_extensions.py loads it by path, and so do the tests.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import sys
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-
-ANSWERS = r"""{{ cookiecutter | jsonify }}"""
-
-PLAN_FILE = ".role-plan.json"
 
 ROLE_KINDS = {
     "django": "DjangoWebRole",
@@ -406,6 +397,13 @@ def parse_flag(field_name: str, value: object) -> bool:
     raise AnswerError(field_name, f"'{value}' is not yes or no", "answer true/false or yes/no")
 
 
+# The answers make_plan reads: equal answers make an equal plan.
+PLANNED_ANSWERS = (
+    "service_name", "description", "author_name", "roles", "python_version", "_python_builds",
+    "web_server", "vm_size", "instance_count", "os_family", "install_packages",
+)
+
+
 def make_plan(answers: dict) -> dict:
     """Check every answer; return what the post-generation hook needs, parsed."""
     check_service_name(answers["service_name"])
@@ -426,17 +424,3 @@ def make_plan(answers: dict) -> dict:
         "install_packages": parse_flag("install_packages", answers["install_packages"]),
         "python_build": answers["_python_builds"][answers["python_version"]],
     }
-
-
-def main() -> int:
-    try:
-        plan = make_plan(json.loads(ANSWERS))
-    except AnswerError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 1
-    Path(PLAN_FILE).write_text(json.dumps(plan, indent=2), encoding="utf-8")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
