@@ -1218,6 +1218,160 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
 # --- for the generation step ---------------------------------------------------------------------
 
 
+ROLE_SOURCES = Path(__file__).resolve().parent.parent / "{{cookiecutter.service_name}}" / "_roles"
+TEAM_SETTING = "the team's own setting, carried from the old service"
+DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
+
+
+def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
+    """Make each planned role that the old service has into its adopted role, in place: its code,
+    VM size, instances, endpoints, local storage, certificates and settings. A role of the
+    ``roles`` answer that the old service lacks stays a new role of the template. Returns what
+    the plan adds: the text of MIGRATION.md and the summary to print."""
+    plan = plan_module()
+    notes = list(adoption.notes)
+    old_roles = {role.name.lower(): role for role in adoption.roles}
+    planned = {role.name.lower() for role in roles}
+    for old in adoption.roles:
+        if old.name.lower() not in planned:
+            notes.append(Note(CHANGED, f"role {old.name} not adopted: the `roles` answer leaves it out"))
+    defaults = adoption.answers()
+    own_size = plan.check_vm_size(answers["vm_size"]) == defaults["vm_size"]
+    own_count = plan.parse_instance_count(answers["instance_count"]) == int(defaults["instance_count"])
+    if not own_size:
+        notes.append(Note(CHANGED, f"every role runs on `{answers['vm_size'].strip()}`, the vm_size answer"))
+    if not own_count:
+        notes.append(Note(CHANGED, f"every role has {answers['instance_count'].strip()} instances in the cloud, "
+                          "the instance_count answer"))
+    taken: set[int] = set()
+    for role in roles:
+        old = old_roles.get(role.name.lower())
+        if old is None:
+            continue
+        if role.web != old.web:
+            raise plan.AnswerError(
+                "roles", f"'{role.name}' is a {'web' if old.web else 'worker'} role in the old service",
+                f"give it {'a web kind' if old.web else 'the worker kind'}, or another name for a new role")
+        if role.kind != old.kind:
+            notes.append(Note(CHANGED, f"role {role.name}: the `roles` answer makes it a {role.kind} role "
+                              f"(it was found to be {old.kind})"))
+        adopt_role_into(role, old, adoption, notes, own_size=own_size, own_count=own_count)
+        taken |= {int(e.attributes["port"]) for e in role.endpoints if e.element == "InputEndpoint"
+                  and e.attributes.get("port", "").isdigit()}
+        if role.port is not None:
+            taken.add(role.port)
+    give_free_ports(roles, old_roles, taken, notes)
+    adopted = replace_notes(adoption, notes)
+    return {"migration": render_migration(adopted), "adoption_summary": summary(adopted)}
+
+
+def replace_notes(adoption: Adoption, notes: list[Note]) -> Adoption:
+    return Adoption(folder=adoption.folder, original_name=adoption.original_name, service_name=adoption.service_name,
+                    os_family=adoption.os_family, configurations=adoption.configurations, roles=adoption.roles,
+                    notes=notes)
+
+
+def give_free_ports(roles: list, old_roles: dict[str, AdoptedRole], taken: set[int], notes: list[Note]) -> None:
+    """Web roles without a port of their own (new ones, and adopted ones that had no http endpoint)
+    get one that no adopted endpoint uses: 80 when it is free, else the next from 8080."""
+    plan = plan_module()
+    candidates = iter([plan.FIRST_WEB_PORT, *range(plan.NEXT_WEB_PORTS_FROM, 65536)])
+    for role in roles:
+        adopted_port = role.adopted is not None and role.port is not None
+        if not role.web or adopted_port:
+            continue
+        port = next(candidate for candidate in candidates if candidate not in taken)
+        taken.add(port)
+        if role.adopted is not None:
+            notes.append(Note(CHANGED, f"role {role.name}: an http endpoint `HttpIn` on port {port} added "
+                              "(the load balancer probes /health over http)"))
+        role.port = port
+
+
+def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note], own_size: bool,
+                    own_count: bool) -> None:
+    plan = plan_module()
+    cloud = adoption.cloud_configuration
+    local = next((name for name in adoption.configurations if ".local." in name.lower()), None)
+    role.vm_size = old.vm_size if own_size else None
+    role.instances = old.instances.get(cloud, 1) if own_count else None
+    endpoints = [dict(endpoint) for endpoint in old.endpoints]
+    http = next((e for e in endpoints if role.web and e.get("kind") == "InputEndpoint"
+                 and e.get("protocol") == "http" and e.get("port", "").isdigit()), None)
+    if http is not None:
+        endpoints.remove(http)
+        role.port = int(http["port"])
+        if http.get("name") != "HttpIn":
+            notes.append(Note(CHANGED, f"role {role.name}: endpoint `{http.get('name')}` (http, port {role.port}) "
+                              "is named `HttpIn`, with the template's health probe on /health", DEFINITION_FILE))
+    elif role.web:
+        role.port = None  # give_free_ports picks one
+    role.endpoints = []
+    for endpoint in endpoints:
+        attributes = {k: v for k, v in endpoint.items() if k not in ("kind", "loadBalancerProbe")}
+        if "loadBalancerProbe" in endpoint:
+            notes.append(Note(PERSON, f"role {role.name}: endpoint `{attributes.get('name')}` used the load balancer "
+                              f"probe `{endpoint['loadBalancerProbe']}`, which is not carried: it has none now",
+                              DEFINITION_FILE))
+        role.endpoints.append(plan.Endpoint(endpoint.get("kind", "InputEndpoint"), attributes))
+    role.local_resources = [dict(r) for r in old.local_resources if r.get("name", "").lower() != "diagnosticstore"]
+    role.certificates = [
+        plan.Certificate(
+            name=c.get("name", ""), store_location=c.get("storeLocation", "LocalMachine"),
+            store_name=c.get("storeName", "My"), cloud_thumbprint=c["thumbprints"].get(cloud, ""),
+            local_thumbprint=c["thumbprints"].get(local) or c["thumbprints"].get(cloud, ""),
+            permission_level=c.get("permissionLevel"))
+        for c in old.certificates]
+    role.settings = merged_settings(role, old, cloud, local, notes)
+    if role.web:
+        role.wsgi_application = plan.ADOPTED_WSGI_APPLICATION
+    else:
+        role.worker_script = old.entry_point
+    sources, kept = adopted_sources(role, old)
+    notes.extend(kept_over_template(old, kept))
+    role.adopted = plan.AdoptedCode(
+        entry_point=old.entry_point, factory=old.wsgi_factory, settings_module=old.settings_module,
+        python_path=list(old.python_path), folder=str(old.folder.resolve()), files=list(old.files), kept=kept,
+        sources=sources, requirements=list(plan.ADOPTED_REQUIREMENTS["web" if role.web else "worker"]))
+
+
+def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes: list[Note]) -> list:
+    """The template's settings of the role, then the team's; where both have a name, the team's values."""
+    plan = plan_module()
+    settings = {setting.name: setting for setting in role.settings}
+    for theirs in old.settings:
+        cloud_value = theirs.values.get(cloud, "")
+        local_value = theirs.values.get(local, cloud_value) if local else cloud_value
+        if local_value.replace(" ", "").lower().startswith(DEVELOPMENT_STORAGE):
+            local_value = plan.AZURITE_CONNECTION_STRING
+            notes.append(Note(CHANGED, f"role {role.name}: setting `{theirs.name}` is Azurite's connection string "
+                              "locally (`UseDevelopmentStorage=true` named the retired storage emulator)",
+                              "ServiceConfiguration.Local.cscfg"))
+        if theirs.name in settings:
+            settings[theirs.name].cloud, settings[theirs.name].local = cloud_value, local_value
+            notes.append(Note(CHANGED, f"role {role.name}: setting `{theirs.name}` has the old service's values, "
+                              "not the template's"))
+        else:
+            settings[theirs.name] = plan.Setting(theirs.name, cloud=cloud_value, local=local_value,
+                                                 meaning=TEAM_SETTING)
+    return list(settings.values())
+
+
+def adopted_sources(role, old: AdoptedRole) -> tuple[list[str], list[str]]:
+    """The template's files an adopted role gets ("layer/path", a later layer's replacing an
+    earlier one's), and the paths of those that the team's own files replace instead."""
+    plan = plan_module()
+    chosen: dict[str, str] = {}
+    for layer in plan.ADOPTED_LAYERS["web" if role.web else "worker"]:
+        for path in sorted((ROLE_SOURCES / layer).rglob("*")):
+            source = f"{layer}/{path.relative_to(ROLE_SOURCES / layer).as_posix()}"
+            if path.is_file() and not source.startswith(plan.NOT_FOR_ADOPTED):
+                chosen[source.partition("/")[2]] = source
+    theirs = {name.lower() for name in old.files}
+    kept = sorted(relative for relative in chosen if relative.lower() in theirs)
+    return [source for relative, source in chosen.items() if relative not in kept], kept
+
+
 def kept_over_template(role: AdoptedRole, template_files: list[str]) -> list[Note]:
     """Where a file the template would write into the role is one of theirs: theirs wins."""
     theirs = {name.lower() for name in role.files}

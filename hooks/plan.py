@@ -22,13 +22,26 @@ ROLE_KINDS = {
     "flask": "FlaskWebRole",
     "bottle": "BottleWebRole",
     "worker": "WorkerRole",
+    "wsgi": "WebRole",
 }
 # Where waitress or wfastcgi finds each web kind's WSGI application ("module:attribute").
 WSGI_APPLICATIONS = {
     "django": "website.wsgi:application",
     "flask": "wsgi:app",
     "bottle": "wsgi:app",
+    "wsgi": "wsgi:application",
 }
+# An adopted role is made of the template's infrastructure around the team's own code: these
+# layers, without the kinds' sample applications and the tests of them. Its web roles are served
+# through a module of their own (_roles/adopted_web/role_wsgi.py), which answers /health.
+ADOPTED_LAYERS = {"web": ("common", "web", "adopted", "adopted_web"), "worker": ("common", "worker", "adopted")}
+NOT_FOR_ADOPTED = (
+    "web/security_headers.py", "web/tests/test_entry_point.py", "web/tests/test_served_pages.py",
+    "worker/worker.py", "worker/queue_consumer.py", "worker/conftest.py", "worker/requirements.txt", "worker/tests/",
+)
+ADOPTED_WSGI_APPLICATION = "role_wsgi:application"
+# What the template's infrastructure needs in an adopted role's requirements.txt.
+ADOPTED_REQUIREMENTS = {"web": ["waitress>=3.0.2,<4"], "worker": []}
 WEB_KINDS = set(WSGI_APPLICATIONS)
 
 SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")
@@ -102,6 +115,21 @@ class Certificate:
 
 
 @dataclass
+class AdoptedCode:
+    """The team's own code of an adopted role (hooks/adopt.py): how it starts, and its files."""
+
+    entry_point: str  # "module:attribute" of the WSGI application, or the worker's script
+    factory: bool = False  # the entry point is called to make the application
+    settings_module: str | None = None  # DJANGO_SETTINGS_MODULE
+    python_path: list[str] = field(default_factory=list)  # role folders the imports also start from
+    folder: str | None = None  # the old role folder, when it is read (not on a cruft update)
+    files: list[str] = field(default_factory=list)  # the team's files, copied from folder
+    kept: list[str] = field(default_factory=list)  # the template's files that theirs replace
+    sources: list[str] = field(default_factory=list)  # the template's files it gets: "layer/path"
+    requirements: list[str] = field(default_factory=list)  # added to theirs when missing
+
+
+@dataclass
 class Role:
     name: str
     kind: str
@@ -117,6 +145,8 @@ class Role:
     endpoints: list[Endpoint] = field(default_factory=list)
     local_resources: list[dict[str, str]] = field(default_factory=list)  # LocalStorage attributes
     certificates: list[Certificate] = field(default_factory=list)
+    adopted: AdoptedCode | None = None
+    worker_script: str = "worker.py"  # what a worker's entry point runs, relative to its folder
 
 
 def split_role_answer(answer: str) -> list[tuple[str | None, str]]:
@@ -399,9 +429,18 @@ def parse_flag(field_name: str, value: object) -> bool:
 
 # The answers make_plan reads: equal answers make an equal plan.
 PLANNED_ANSWERS = (
-    "service_name", "description", "author_name", "roles", "python_version", "_python_builds",
+    "adopt_from", "service_name", "description", "author_name", "roles", "python_version", "_python_builds",
     "web_server", "vm_size", "instance_count", "os_family", "install_packages",
 )
+
+
+def adopt_roles(answers: dict, roles: list[Role]) -> dict:
+    """Make the planned roles that the old service has (adopt_from) its roles, in place; return
+    what the plan adds: MIGRATION.md and the summary to print."""
+    import local_extensions  # the template's root is on sys.path under cookiecutter, cruft and the tests
+
+    adopt = local_extensions.hook_module("adopt")
+    return adopt.adopt_planned_roles(local_extensions.adoption(answers["adopt_from"]), roles, answers)
 
 
 def make_plan(answers: dict) -> dict:
@@ -414,8 +453,10 @@ def make_plan(answers: dict) -> dict:
     check_choice("web_server", answers["web_server"], WEB_SERVERS)
     vm_size = check_vm_size(answers["vm_size"])
     check_choice("os_family", str(answers["os_family"]).strip(), OS_FAMILIES)
+    adoption = adopt_roles(answers, roles) if str(answers.get("adopt_from") or "").strip() else {}
     return {
         "roles": [asdict(role) for role in roles],
+        **adoption,
         # Answers as the files use them: spaces around a VM size are dropped, and an
         # author of spaces alone is none (no copyright line).
         "cleaned_answers": {"vm_size": vm_size, "author_name": answers["author_name"].strip(),

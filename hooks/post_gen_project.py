@@ -109,6 +109,9 @@ def materialise_roles(solution: Path, context: dict) -> None:
     env = make_environment(sources)
     for role in context["roles"]:
         target = solution / role["name"]
+        if role["adopted"]:
+            materialise_adopted_role(env, role, target, {**context, "role": role})
+            continue
         for layer in role_layers(role):
             for path in sorted((sources / layer).rglob("*")):
                 if path.is_file():
@@ -138,6 +141,45 @@ def merge_requirements(theirs: str, needed: list[str]) -> str:
     newline = "\r\n" if "\r\n" in theirs else "\n"
     start = theirs if not theirs or theirs.endswith(("\n", "\r")) else theirs + newline
     return start + (newline if start else "") + newline.join([REQUIREMENTS_MARK, *missing]) + newline
+
+
+def materialise_adopted_role(env: Environment, role: dict, target: Path, context: dict) -> None:
+    """An adopted role: the template's infrastructure (role["adopted"]["sources"]), the team's
+    own files over it, and their requirements.txt with what the infrastructure needs. The old
+    folder is read only when the plan names it (not on a cruft update)."""
+    adopted = role["adopted"]
+    for name in adopted["sources"]:
+        render_file(env, name, target / name.partition("/")[2], context)
+    theirs = ""
+    if adopted["folder"] and Path(adopted["folder"]).is_dir():
+        folder = Path(adopted["folder"])
+        copy_team_files(folder, [name for name in adopted["files"] if name != "requirements.txt"], target)
+        if "requirements.txt" in adopted["files"]:
+            theirs = read_requirements_text(folder / "requirements.txt")
+    merged = merge_requirements(theirs, adopted["requirements"]) or NO_REQUIREMENTS
+    with (target / "requirements.txt").open("w", encoding="utf-8", newline="") as out:
+        out.write(merged)
+
+
+NO_REQUIREMENTS = "# The role's own code needs no packages beyond the standard library.\n"
+
+
+def read_requirements_text(path: Path) -> str:
+    """A requirements.txt as Windows tools wrote it: UTF-8, or UTF-16 with its BOM
+    (PowerShell's `pip freeze > requirements.txt`)."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def write_migration(solution: Path, plan: dict) -> Path | None:
+    """MIGRATION.md of an adopted service, at the solution's root."""
+    if not plan.get("migration"):
+        return None
+    path = solution / "MIGRATION.md"
+    path.write_text(plan["migration"], encoding="utf-8")
+    return path
 
 
 def copy_team_files(source: Path, files: list[str], target: Path) -> None:
@@ -260,7 +302,9 @@ def install_packages(solution: Path, plan: dict) -> str | None:
 
 def role_guidance(readme: Path) -> str:
     """The 'At a glance' section of a role's README."""
-    lines = readme.read_text(encoding="utf-8").splitlines()
+    lines = readme.read_text(encoding="utf-8", errors="replace").splitlines() if readme.is_file() else []
+    if GUIDANCE_HEADING not in lines:  # an adopted role's own README.md
+        return f"(its own {readme.name}; see MIGRATION.md)"
     start = lines.index(GUIDANCE_HEADING) + 1
     end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
     return "\n".join(lines[start:end]).strip()
@@ -292,6 +336,8 @@ def print_guidance(solution: Path, plan: dict, typed_path: str, installed: bool 
     if left:
         folders = ", ".join(f"{name}/" for name in left)
         print(f"\nNot roles of these answers, left as they were: {folders} (delete what is no longer wanted).")
+    if plan.get("adoption_summary"):
+        print(f"\n{plan['adoption_summary']} See {solution / 'MIGRATION.md'}.")
     print(f"\nThe solution is in {solution}; its README.md says how to run, test and deploy it. Next:")
     for step in next_steps(solution, plan, typed_path, installed):
         print(f"  {step}")
@@ -306,6 +352,7 @@ def main() -> int:
     context = {"cookiecutter": answers, "year": YEAR, **plan}
     render_solution(solution, context, json.loads(TEMPLATE_FILES))
     materialise_roles(solution, context)
+    write_migration(solution, plan)
     write_container_apps_files(solution)
     if not run_by_cookiecutter(answers):
         if not is_scratch_copy(solution):  # `cruft create`: no install here
