@@ -1345,7 +1345,7 @@ def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes
         if local_value.replace(" ", "").lower().startswith(DEVELOPMENT_STORAGE):
             local_value = plan.AZURITE_CONNECTION_STRING
             notes.append(Note(CHANGED, f"role {role.name}: setting `{theirs.name}` is Azurite's connection string "
-                              "locally (`UseDevelopmentStorage=true` named the retired storage emulator)",
+                              "locally (its old local value named the retired storage emulator)",
                               "ServiceConfiguration.Local.cscfg"))
         if theirs.name in settings:
             settings[theirs.name].cloud, settings[theirs.name].local = cloud_value, local_value

@@ -1,0 +1,180 @@
+"""Baking with adopt_from: every old solution of tests/fixtures/old-solutions/ becomes a new one.
+
+One `cookiecutter` command per fixture (module-scoped, shared by that fixture's tests), run as
+a user runs it. A good fixture's solution keeps the team's files byte for byte, names in
+MIGRATION.md what expected.json says, passes `python -m cloudservice check` but for what
+MIGRATION.md leaves to a person, and validates against Microsoft's schemas; the old folder is
+never written to. A bad one stops with its one error line and writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from conftest import TEMPLATE
+from helpers import CSDEF_NS, SCHEMAS, csdef_roles, jinja_residue, schema_errors
+
+FIXTURES = TEMPLATE / "tests" / "fixtures" / "old-solutions"
+CASES = sorted(path.parent.name for path in FIXTURES.glob("*/expected.json"))
+GOOD = [name for name in CASES if "error" not in json.loads((FIXTURES / name / "expected.json").read_text())]
+BAD = [name for name in CASES if name not in GOOD]
+# Their requirements install on Python 3.11+ and their code runs there: the roles' own tests run.
+ROLE_TESTS = ["plain-wsgi"]
+
+
+def expected(name: str) -> dict:
+    return json.loads((FIXTURES / name / "expected.json").read_text())
+
+
+def tree_hash(folder: Path) -> str:
+    """Names, contents and modification times of everything under folder."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+            digest.update(str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()
+
+
+def adopt(output: Path, old: Path, *answers: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(output), str(TEMPLATE),
+               "install_packages=no", f"adopt_from={old}", *answers]
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+
+
+class Baked:
+    def __init__(self, name: str, output: Path):
+        self.name, self.want = name, expected(name)
+        self.old = FIXTURES / name / self.want["solution"]
+        before = tree_hash(FIXTURES / name)
+        self.completed = adopt(output, self.old)
+        self.old_unchanged = tree_hash(FIXTURES / name) == before
+        self.solution = output / self.want["service_name"]
+
+    def migration(self) -> str:
+        return (self.solution / "MIGRATION.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module", params=GOOD)
+def baked(request, tmp_path_factory) -> Baked:
+    result = Baked(request.param, tmp_path_factory.mktemp(request.param))
+    assert result.completed.returncode == 0, result.completed.stderr
+    return result
+
+
+def test_the_roles_are_the_old_services_and_the_old_folder_is_only_read(baked):
+    assert baked.old_unchanged
+    assert [name for _, name in csdef_roles(baked.solution)] == [role["name"] for role in baked.want["roles"]]
+
+
+def test_the_teams_files_are_copied_byte_for_byte(baked):
+    for role in baked.want["roles"]:
+        old, new = FIXTURES / baked.name / role["folder"], baked.solution / role["name"]
+        for name in role["files"]:
+            if name == "requirements.txt":  # theirs, then the marked block of what the roles need
+                assert (new / name).read_bytes().startswith((old / name).read_bytes()), name
+            else:
+                assert (new / name).read_bytes() == (old / name).read_bytes(), f"{role['name']}/{name}"
+
+
+def test_migration_names_what_it_must(baked):
+    text = baked.migration()
+    for phrase in baked.want["migration_names"]:
+        assert phrase in text, phrase
+    person = text.partition("## Needs a person")[2]
+    places = re.findall(r"^- `([^`]+)`(?: line (\d+))?:", person, flags=re.MULTILINE)
+    assert [f"{file}:{line}" if line else file for file, line in places] == baked.want["needs_a_person"]
+
+
+def test_the_summary_names_migration_and_no_setting_value_is_printed(baked):
+    output = baked.completed.stdout + baked.completed.stderr
+    assert f"See {baked.solution / 'MIGRATION.md'}." in output
+    for role in baked.want["roles"]:
+        for values in role["settings"].values():
+            for value in values.values():
+                if len(value) >= 12:  # shorter ones (a queue name) may be words of the output
+                    assert value not in output
+                    assert value not in baked.migration()
+
+
+def test_check_passes_but_for_what_migration_leaves_to_a_person(baked):
+    completed = subprocess.run([sys.executable, "-m", "cloudservice", "check"], cwd=baked.solution,
+                               capture_output=True, text=True, check=False, timeout=120)
+    person = baked.migration().partition("## Needs a person")[2]
+    named = set(re.findall(r"`([^`]+)`", person))
+    problems = [line for line in completed.stdout.splitlines() + completed.stderr.splitlines()
+                if ": " in line and not line.startswith("OK:")]
+    for problem in problems:
+        assert any(name in problem for name in named), problem
+    assert completed.returncode == (1 if problems else 0), completed.stdout + completed.stderr
+
+
+def test_the_service_files_validate_against_microsofts_schemas(baked):
+    if not SCHEMAS.is_dir():
+        pytest.skip(f"Microsoft's schemas are not at {SCHEMAS}; schema validation skipped")
+    assert schema_errors(baked.solution / "ServiceDefinition.csdef", "ServiceDefinitionSchema24.xsd") == []
+    for name in ("Cloud", "Local"):
+        document = baked.solution / f"ServiceConfiguration.{name}.cscfg"
+        assert schema_errors(document, "ServiceConfigurationSchema24.xsd") == []
+
+
+def test_the_template_wrote_no_jinja_and_none_of_the_kinds_sample_code(baked):
+    team = {f"{role['name']}/{name}" for role in baked.want["roles"] for name in role["files"]}
+    assert [line for line in jinja_residue(baked.solution) if line.partition(":")[0] not in team] == []
+    for role in baked.want["roles"]:
+        folder = baked.solution / role["name"]
+        samples = ["security_headers.py", "tests/test_served_pages.py", "queue_consumer.py", "webapp", "website"]
+        assert [name for name in samples if (folder / name).exists() and name not in role["files"]] == []
+        assert (folder / "bin" / "ConfigureCloudService.ps1").is_file()
+
+
+def test_the_entry_points_are_the_teams(baked):
+    definition = ElementTree.parse(baked.solution / "ServiceDefinition.csdef").getroot()
+    for role in baked.want["roles"]:
+        folder = baked.solution / role["name"]
+        if role["kind"] == "worker":
+            entry = definition.find(f"{CSDEF_NS}WorkerRole[@name='{role['name']}']/{CSDEF_NS}Runtime/"
+                                    f"{CSDEF_NS}EntryPoint/{CSDEF_NS}ProgramEntryPoint").get("commandLine")
+            assert entry == "bin\\ps.cmd LaunchWorker.ps1 " + role["entry_point"].replace("/", "\\")
+            assert f'CMD ["python", "{role["entry_point"]}"]' in (folder / "Dockerfile").read_text()
+        else:
+            wsgi = (folder / "role_wsgi.py").read_text()
+            assert f'pkgutil.resolve_name("{role["entry_point"]}")' + ("()" if role["wsgi_factory"] else "") in wsgi
+            assert "role_wsgi:application" in (folder / "web.config").read_text()
+            assert '"role_wsgi:application"' in (folder / "Dockerfile").read_text()
+
+
+@pytest.mark.parametrize("baked", ROLE_TESTS, indirect=True)
+def test_the_adopted_roles_own_tests_pass(baked, run_role_tests):
+    for role in baked.want["roles"]:
+        completed = run_role_tests(baked.solution, role["name"])
+        assert completed.returncode == 0, f"{role['name']}:\n{completed.stdout}\n{completed.stderr}"
+
+
+@pytest.mark.parametrize("name", BAD)
+def test_bad_input_is_one_error_line_and_nothing_is_written(name, tmp_path):
+    want = expected(name)
+    old = FIXTURES / name / want["solution"]
+    before = tree_hash(FIXTURES / name)
+    completed = adopt(tmp_path, old)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [want["error"].replace("{folder}", str(old))]
+    assert list(tmp_path.iterdir()) == []
+    assert tree_hash(FIXTURES / name) == before
+
+
+def test_the_new_solution_may_not_be_written_into_the_old_one(tmp_path):
+    old = FIXTURES / "plain-wsgi" / "StatusService"
+    completed = adopt(old.parent, old, "service_name=StatusService", "--overwrite-if-exists")
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [
+        f"ERROR: adopt_from: '{old}' is the output folder or overlaps it; "
+        "write the new solution to a folder outside the old one"]
