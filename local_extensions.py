@@ -131,7 +131,7 @@ def check_answer(answers: dict, field_name: str) -> str:
     plan = hook_module("plan")
     try:
         if field_name == "adopt_from":
-            adoption(answers["adopt_from"])
+            stored_record(answers["adopt_from"]) or adoption(answers["adopt_from"])
         else:
             plan.check_answer(field_name, answers[field_name])
     except plan.AnswerError as error:
@@ -213,6 +213,44 @@ def adopted(answer: object, field_name: str, default: str) -> str:
     return default if found is None else found.answers()[field_name]
 
 
+def adoption_record(answer: object) -> str:
+    """cookiecutter.json's ``__adoption``: the old service as later generations need it, kept in
+    the answers (cruft's .cruft.json) so that they never need the old folder; empty for a new service."""
+    stored = stored_record(answer)
+    if stored:
+        return stored
+    found = adoption(answer)
+    return "" if found is None else hook_module("adopt").record(found)
+
+
+def stored_record(answer: object) -> str:
+    """Under cruft (update, diff, check), when the old folder is gone: the ``__adoption`` that the
+    solution's .cruft.json keeps from its first generation (cruft renders private answers again)."""
+    folder = str(answer).strip()
+    project = cruft_project()
+    if not folder or Path(folder).is_dir() or project is None:
+        return ""
+    try:
+        state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+        return str(state["context"]["cookiecutter"].get("__adoption") or "")
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def cruft_project() -> Path | None:
+    """The solution that the running ``cruft update``, ``diff`` or ``check`` works on (its
+    --project-dir, else the current folder); None when cruft is not what runs."""
+    if Path(sys.argv[0]).stem != "cruft" or len(sys.argv) < 2 or sys.argv[1] not in ("update", "diff", "check"):
+        return None
+    arguments = sys.argv[2:]
+    for index, argument in enumerate(arguments):
+        if argument in ("-p", "--project-dir") and index + 1 < len(arguments):
+            return Path(arguments[index + 1])
+        if argument.startswith("--project-dir="):
+            return Path(argument.partition("=")[2])
+    return Path()
+
+
 def output_folder() -> Path | None:
     """The folder cookiecutter writes the solution into: the command's --output-dir, or the
     output_dir given to cookiecutter() through the Python API (as pytest-cookies does)."""
@@ -245,6 +283,7 @@ class AnswerChecks(Extension):
         environment.filters["role_plan"] = role_plan
         environment.filters["checked_before_writing"] = checked_before_writing
         environment.filters["adopted"] = adopted
+        environment.filters["adoption_record"] = adoption_record
         environment.globals["template_files"] = template_files
         environment.globals["solution_as_typed"] = solution_as_typed
 

@@ -19,6 +19,7 @@ local_extensions.py loads it by path (``hook_module``), as it loads plan.py.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -196,6 +197,7 @@ class Adoption:
     configurations: list[str]
     roles: list[AdoptedRole]
     notes: list[Note] = field(default_factory=list)
+    read: bool = True  # False when made from the record in the answers (the old folder is not read)
 
     @property
     def cloud_configuration(self) -> str:
@@ -1261,6 +1263,8 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
         if role.port is not None:
             taken.add(role.port)
     give_free_ports(roles, old_roles, taken, notes)
+    if not adoption.read:
+        return {}  # MIGRATION.md was written when the old service was read
     adopted = replace_notes(adoption, notes)
     return {"migration": render_migration(adopted), "adoption_summary": summary(adopted)}
 
@@ -1268,7 +1272,43 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
 def replace_notes(adoption: Adoption, notes: list[Note]) -> Adoption:
     return Adoption(folder=adoption.folder, original_name=adoption.original_name, service_name=adoption.service_name,
                     os_family=adoption.os_family, configurations=adoption.configurations, roles=adoption.roles,
-                    notes=notes)
+                    notes=notes, read=adoption.read)
+
+
+# --- the record in the answers (cruft) -------------------------------------------------------------
+
+
+def template_role_files() -> set[str]:
+    """Every path a layer of the template can write into a role folder, in lower case."""
+    return {path.relative_to(layer).as_posix().lower() for layer in ROLE_SOURCES.iterdir() if layer.is_dir()
+            for path in layer.rglob("*") if path.is_file()}
+
+
+def record(adoption: Adoption) -> str:
+    """What later generations need of the analysis when the old folder is not there (`cruft
+    update` renders the template again from the answers in .cruft.json): the roles as found,
+    their settings' names but never their values, and only those of the team's files that share
+    a path with one of the template's."""
+    clashing = template_role_files()
+    roles = [{
+        "name": role.name, "kind": role.kind, "entry_point": role.entry_point, "vm_size": role.vm_size,
+        "classic_vm_size": role.classic_vm_size, "instances": role.instances,
+        "files": [name for name in role.files if name.lower() in clashing],
+        "settings": [setting.name for setting in role.settings], "settings_module": role.settings_module,
+        "python_path": role.python_path, "wsgi_factory": role.wsgi_factory, "endpoints": role.endpoints,
+        "local_resources": role.local_resources,
+        "certificates": [{**c, "thumbprints": dict(c["thumbprints"])} for c in role.certificates],
+    } for role in adoption.roles]
+    return json.dumps({"folder": adoption.folder.name, "original_name": adoption.original_name,
+                       "service_name": adoption.service_name, "os_family": adoption.os_family,
+                       "configurations": adoption.configurations, "roles": roles}, separators=(",", ":"))
+
+
+def from_record(text: str) -> Adoption:
+    found = json.loads(text)
+    roles = [AdoptedRole(**{**role, "folder": Path(), "settings": [Setting(name) for name in role["settings"]]})
+             for role in found.pop("roles")]
+    return Adoption(**{**found, "folder": Path(found["folder"])}, roles=roles, read=False)
 
 
 def give_free_ports(roles: list, old_roles: dict[str, AdoptedRole], taken: set[int], notes: list[Note]) -> None:
@@ -1331,7 +1371,8 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
     notes.extend(kept_over_template(old, kept))
     role.adopted = plan.AdoptedCode(
         entry_point=old.entry_point, factory=old.wsgi_factory, settings_module=old.settings_module,
-        python_path=list(old.python_path), folder=str(old.folder.resolve()), files=list(old.files), kept=kept,
+        python_path=list(old.python_path), folder=str(old.folder.resolve()) if adoption.read else None,
+        files=list(old.files), kept=kept,
         sources=sources, requirements=list(plan.ADOPTED_REQUIREMENTS["web" if role.web else "worker"]))
 
 

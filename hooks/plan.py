@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 ROLE_KINDS = {
     "django": "DjangoWebRole",
@@ -429,8 +430,8 @@ def parse_flag(field_name: str, value: object) -> bool:
 
 # The answers make_plan reads: equal answers make an equal plan.
 PLANNED_ANSWERS = (
-    "adopt_from", "service_name", "description", "author_name", "roles", "python_version", "_python_builds",
-    "web_server", "vm_size", "instance_count", "os_family", "install_packages",
+    "adopt_from", "__adoption", "service_name", "description", "author_name", "roles", "python_version",
+    "_python_builds", "web_server", "vm_size", "instance_count", "os_family", "install_packages",
 )
 
 
@@ -440,7 +441,11 @@ def adopt_roles(answers: dict, roles: list[Role]) -> dict:
     import local_extensions  # the template's root is on sys.path under cookiecutter, cruft and the tests
 
     adopt = local_extensions.hook_module("adopt")
-    return adopt.adopt_planned_roles(local_extensions.adoption(answers["adopt_from"]), roles, answers)
+    folder, record = str(answers["adopt_from"]).strip(), answers.get("__adoption") or ""
+    if record and not Path(folder).is_dir():
+        # A later generation (`cruft update`) without the old folder: the record of the first one.
+        return adopt.adopt_planned_roles(adopt.from_record(record), roles, answers)
+    return adopt.adopt_planned_roles(local_extensions.adoption(folder), roles, answers)
 
 
 def make_plan(answers: dict) -> dict:
