@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +179,48 @@ def test_the_new_solution_may_not_be_written_into_the_old_one(tmp_path):
     assert completed.stderr.strip().splitlines() == [
         f"ERROR: adopt_from: '{old}' is the output folder or overlaps it; "
         "write the new solution to a folder outside the old one"]
+
+
+PLAIN = FIXTURES / "plain-wsgi" / "StatusService"
+
+
+def test_answers_on_the_command_line_win(tmp_path):
+    """A role the old service has is adopted under the kind given; a new name is a new role of
+    the template, on a port no adopted endpoint uses; a new instance_count applies to every role."""
+    completed = adopt(tmp_path, PLAIN, "roles=Api:wsgi Site:flask", "instance_count=3")
+    assert completed.returncode == 0, completed.stderr
+    solution = tmp_path / "StatusService"
+    definition = ElementTree.parse(solution / "ServiceDefinition.csdef").getroot()
+    ports = {role.get("name"): role.find(f"{CSDEF_NS}Endpoints/{CSDEF_NS}InputEndpoint").get("port")
+             for role in definition.findall(f"{CSDEF_NS}WebRole")}
+    assert ports == {"Api": "8080", "Site": "80"}
+    assert (solution / "Api" / "role_wsgi.py").is_file() and not (solution / "Api" / "webapp").exists()
+    assert (solution / "Site" / "webapp").is_dir() and not (solution / "Site" / "role_wsgi.py").exists()
+    cloud = (solution / "ServiceConfiguration.Cloud.cscfg").read_text()
+    assert cloud.count('<Instances count="3" />') == 2
+    migration = (solution / "MIGRATION.md").read_text()
+    assert "every role has 3 instances in the cloud, the instance_count answer" in migration
+
+
+def test_an_adopted_web_role_cannot_be_made_a_worker(tmp_path):
+    completed = adopt(tmp_path, PLAIN, "roles=Api:worker")
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [
+        "ERROR: roles: 'Api' is a web role in the old service; give it a web kind, or another name for a new role"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_teams_files_win_over_the_templates(tmp_path):
+    old = tmp_path / "old" / "StatusService"
+    shutil.copytree(PLAIN.parent, old.parent)
+    (old.parent / "Api" / "README.md").write_bytes(b"# Our API\r\n")
+    (old.parent / "Api" / "conftest.py").write_bytes(b"# our fixtures\n")
+    completed = adopt(tmp_path / "out", old)
+    assert completed.returncode == 0, completed.stderr
+    role = tmp_path / "out" / "StatusService" / "Api"
+    assert (role / "README.md").read_bytes() == b"# Our API\r\n"
+    assert (role / "conftest.py").read_bytes() == b"# our fixtures\n"
+    migration = (tmp_path / "out" / "StatusService" / "MIGRATION.md").read_text()
+    assert "`Api/README.md`: the role's own `README.md` is kept; the template's is not written" in migration
+    assert "`Api/conftest.py`: the role's own `conftest.py` is kept" in migration
+    assert "Api (wsgi)\n----------\n(its own README.md; see MIGRATION.md)" in completed.stdout
