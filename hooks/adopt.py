@@ -1240,6 +1240,9 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
     defaults = adoption.answers()
     own_size = plan.check_vm_size(answers["vm_size"]) == defaults["vm_size"]
     own_count = plan.parse_instance_count(answers["instance_count"]) == int(defaults["instance_count"])
+    if own_size and own_count:
+        notes.append(Note(CARRIED, "each role's VM size and cloud instance count (vm_size and instance_count "
+                          "were not given other values)"))
     if not own_size:
         notes.append(Note(CHANGED, f"every role runs on `{answers['vm_size'].strip()}`, the vm_size answer"))
     if not own_count:
@@ -1258,6 +1261,11 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
             notes.append(Note(CHANGED, f"role {role.name}: the `roles` answer makes it a {role.kind} role "
                               f"(it was found to be {old.kind})"))
         adopt_role_into(role, old, adoption, notes, own_size=own_size, own_count=own_count)
+        if role.kind == "django":
+            notes.append(Note(PERSON, f"role {role.name}: IIS now hands every request to Django, its static files "
+                              "too, which Django does not serve with DEBUG off: add WhiteNoise "
+                              "(`whitenoise.middleware.WhiteNoiseMiddleware`, as the template's Django roles do) "
+                              "or serve them from blob storage"))
         taken |= {int(e.attributes["port"]) for e in role.endpoints if e.element == "InputEndpoint"
                   and e.attributes.get("port", "").isdigit()}
         if role.port is not None:

@@ -224,3 +224,16 @@ def test_the_teams_files_win_over_the_templates(tmp_path):
     assert "`Api/README.md`: the role's own `README.md` is kept; the template's is not written" in migration
     assert "`Api/conftest.py`: the role's own `conftest.py` is kept" in migration
     assert "Api (wsgi)\n----------\n(its own README.md; see MIGRATION.md)" in completed.stdout
+
+
+def test_asked_interactively_the_answers_default_to_the_old_services(tmp_path):
+    command = [sys.executable, "-m", "cookiecutter", "--output-dir", str(tmp_path), str(TEMPLATE)]
+    typed = [str(PLAIN), *[""] * 9, "no"]
+    completed = subprocess.run(command, input="".join(f"{line}\n" for line in typed), capture_output=True,
+                               text=True, check=False, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    prompts = " ".join(completed.stdout.split())
+    for default in ("(StatusService)", "(Api:wsgi)", "(Standard_A4_v2)", "(4)", "(6)"):
+        assert default in prompts, default
+    cloud = ElementTree.parse(tmp_path / "StatusService" / "ServiceConfiguration.Cloud.cscfg").getroot()
+    assert cloud.get("osFamily") == "6"
