@@ -137,6 +137,16 @@ def test_the_template_wrote_no_jinja_and_none_of_the_kinds_sample_code(baked):
         assert (folder / "bin" / "ConfigureCloudService.ps1").is_file()
 
 
+def test_the_templates_python_passes_ruff(baked):
+    """ruff with the solution's configuration on what the template wrote (the team's code is theirs)."""
+    team = {f"{role['name']}/{name}" for role in baked.want["roles"] for name in role["files"]}
+    ours = [path.relative_to(baked.solution).as_posix() for path in baked.solution.rglob("*.py")
+            if path.relative_to(baked.solution).as_posix() not in team]
+    completed = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise",
+                                *ours], cwd=baked.solution, capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
 def test_the_entry_points_are_the_teams(baked):
     definition = ElementTree.parse(baked.solution / "ServiceDefinition.csdef").getroot()
     for role in baked.want["roles"]:
@@ -237,3 +247,49 @@ def test_asked_interactively_the_answers_default_to_the_old_services(tmp_path):
         assert default in prompts, default
     cloud = ElementTree.parse(tmp_path / "StatusService" / "ServiceConfiguration.Cloud.cscfg").getroot()
     assert cloud.get("osFamily") == "6"
+
+
+def test_under_wfastcgi_the_handler_is_role_wsgi(tmp_path):
+    old = FIXTURES / "django-2012" / "PollsService"
+    completed = adopt(tmp_path, old, "web_server=wfastcgi")
+    assert completed.returncode == 0, completed.stderr
+    solution = tmp_path / "PollsService"
+    web_config = (solution / "DjangoWebRole" / "web.config").read_text()
+    assert '<add key="WSGI_HANDLER" value="role_wsgi.application" />' in web_config
+    wsgi = (solution / "DjangoWebRole" / "role_wsgi.py").read_text()
+    assert 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "polls_site.settings")' in wsgi
+    checked = subprocess.run([sys.executable, "-m", "cloudservice", "check"], cwd=solution, capture_output=True,
+                             text=True, check=False, timeout=120)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_role_whose_imports_start_below_its_folder_is_served(tmp_path):
+    """The old web.config's PYTHONPATH names src/: role_wsgi.py puts it on the path, and the
+    team's application answers through it (called here as waitress calls it)."""
+    old = tmp_path / "old"
+    files = {
+        "Svc/ServiceDefinition.csdef": '<?xml version="1.0" encoding="utf-8"?>\n<ServiceDefinition name="Svc" '
+        'xmlns="http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition">\n  <WebRole name="Web">'
+        '<Sites><Site name="Web" /></Sites></WebRole>\n</ServiceDefinition>\n',
+        "Svc/ServiceConfiguration.Cloud.cscfg": '<?xml version="1.0" encoding="utf-8"?>\n<ServiceConfiguration '
+        'serviceName="Svc" xmlns="http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration" '
+        'osFamily="5">\n  <Role name="Web"><Instances count="1" /></Role>\n</ServiceConfiguration>\n',
+        "Web/web.config": '<configuration><appSettings><add key="WSGI_HANDLER" value="shop.app.application" />'
+        '<add key="PYTHONPATH" value="D:\\home\\site\\wwwroot\\src" /></appSettings></configuration>\n',
+        "Web/src/shop/__init__.py": "",
+        "Web/src/shop/app.py": "def application(environ, start_response):\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [environ['PATH_INFO'].encode() + b' from the shop']\n",
+    }
+    for name, text in files.items():
+        (old / name).parent.mkdir(parents=True, exist_ok=True)
+        (old / name).write_text(text, encoding="utf-8")
+    completed = adopt(tmp_path / "out", old / "Svc")
+    assert completed.returncode == 0, completed.stderr
+    role = tmp_path / "out" / "Svc" / "Web"
+    call = ("import role_wsgi\nfrom wsgiref.util import setup_testing_defaults\n"
+            "for path in ('/health', '/orders'):\n    environ = {'PATH_INFO': path}\n"
+            "    setup_testing_defaults(environ)\n"
+            "    print(b''.join(role_wsgi.application(environ, lambda *a: None)).decode().strip())\n")
+    served = subprocess.run([sys.executable, "-c", call], cwd=role, capture_output=True, text=True, check=False)
+    assert served.stdout.splitlines() == ["ok", "/orders from the shop"], served.stderr
