@@ -1384,10 +1384,15 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
         sources=sources, requirements=list(plan.ADOPTED_REQUIREMENTS["web" if role.web else "worker"]))
 
 
+# The template's settings an adopted role keeps: those for any code of the role. The others are read
+# only by the kinds' sample applications and the template's queue consumer, which it does not get.
+ADOPTED_TEMPLATE_SETTINGS = ("StorageConnectionString", "APPLICATIONINSIGHTS_CONNECTION_STRING")
+
+
 def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes: list[Note]) -> list:
-    """The template's settings of the role, then the team's; where both have a name, the team's values."""
+    """The template's settings for any role, then the team's; where both have a name, the team's values."""
     plan = plan_module()
-    settings = {setting.name: setting for setting in role.settings}
+    settings = {setting.name: setting for setting in role.settings if setting.name in ADOPTED_TEMPLATE_SETTINGS}
     for theirs in old.settings:
         cloud_value = theirs.values.get(cloud, "")
         local_value = theirs.values.get(local, cloud_value) if local else cloud_value
