@@ -34,8 +34,12 @@ WSGI_APPLICATIONS = {
 }
 # An adopted role is made of the template's infrastructure around the team's own code: these
 # layers, without the kinds' sample applications and the tests of them. Its web roles are served
-# through a module of their own (_roles/adopted_web/role_wsgi.py), which answers /health.
-ADOPTED_LAYERS = {"web": ("common", "web", "adopted", "adopted_web"), "worker": ("common", "worker", "adopted")}
+# through a module of their own (_roles/adopted_web/role_wsgi.py), which answers /health; its
+# workers run the team's script, which their one test compiles (_roles/adopted_worker/).
+ADOPTED_LAYERS = {
+    "web": ("common", "web", "adopted", "adopted_web"),
+    "worker": ("common", "worker", "adopted", "adopted_worker"),
+}
 NOT_FOR_ADOPTED = (
     "web/security_headers.py", "web/tests/test_entry_point.py", "web/tests/test_served_pages.py",
     "worker/worker.py", "worker/queue_consumer.py", "worker/conftest.py", "worker/requirements.txt", "worker/tests/",
