@@ -19,6 +19,7 @@ local_extensions.py loads it by path (``hook_module``), as it loads plan.py.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
 import re
@@ -1221,6 +1222,7 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
 
 
 ROLE_SOURCES = Path(__file__).resolve().parent.parent / "{{cookiecutter.service_name}}" / "_roles"
+PARTS = "_parts"  # a layer's pieces that its files include, not files of the role
 TEAM_SETTING = "the team's own setting, carried from the old service"
 DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
 
@@ -1251,6 +1253,10 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
     taken: set[int] = set()
     for role in roles:
         old = old_roles.get(role.name.lower())
+        if old is None and role.kind not in plan.KINDS:
+            raise plan.AnswerError(
+                "roles", f"'{role.name}' is not a role of the old service, and only an adopted role can be a "
+                f"{role.kind} role", f"give a new role one of the kinds {', '.join(plan.KINDS)}")
         if old is None:
             continue
         if role.web != old.web:
@@ -1260,7 +1266,8 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
         if role.kind != old.kind:
             notes.append(Note(CHANGED, f"role {role.name}: the `roles` answer makes it a {role.kind} role "
                               f"(it was found to be {old.kind})"))
-        adopt_role_into(role, old, adoption, notes, own_size=own_size, own_count=own_count)
+        adopt_role_into(role, old, adoption, notes, own_size=own_size, own_count=own_count,
+                        web_server=answers["web_server"])
         if role.kind == "django":
             notes.append(Note(PERSON, f"role {role.name}: IIS now hands every request to Django, its static files "
                               "too, which Django does not serve with DEBUG off: add WhiteNoise "
@@ -1337,7 +1344,7 @@ def give_free_ports(roles: list, old_roles: dict[str, AdoptedRole], taken: set[i
 
 
 def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note], own_size: bool,
-                    own_count: bool) -> None:
+                    own_count: bool, web_server: str) -> None:
     plan = plan_module()
     cloud = adoption.cloud_configuration
     local = next((name for name in adoption.configurations if ".local." in name.lower()), None)
@@ -1375,13 +1382,13 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
         role.wsgi_application = plan.ADOPTED_WSGI_APPLICATION
     else:
         role.worker_script = old.entry_point
-    sources, kept = adopted_sources(role, old)
+    sources, kept = adopted_sources(role, old, web_server)
     notes.extend(kept_over_template(old, kept))
     role.adopted = plan.AdoptedCode(
         entry_point=old.entry_point, factory=old.wsgi_factory, settings_module=old.settings_module,
         python_path=list(old.python_path), folder=str(old.folder.resolve()) if adoption.read else None,
         files=list(old.files), kept=kept,
-        sources=sources, requirements=list(plan.ADOPTED_REQUIREMENTS["web" if role.web else "worker"]))
+        sources=sources, requirements=server_requirements(web_server) if role.web else [])
 
 
 # The template's settings an adopted role keeps: those for any code of the role. The others are read
@@ -1402,7 +1409,7 @@ def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes
                               "locally (its old local value named the retired storage emulator)",
                               "ServiceConfiguration.Local.cscfg"))
         if theirs.name in settings:
-            settings[theirs.name].cloud, settings[theirs.name].local = cloud_value, local_value
+            settings[theirs.name] = dataclasses.replace(settings[theirs.name], cloud=cloud_value, local=local_value)
             notes.append(Note(CHANGED, f"role {role.name}: setting `{theirs.name}` has the old service's values, "
                               "not the template's"))
         else:
@@ -1411,16 +1418,29 @@ def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes
     return list(settings.values())
 
 
-def adopted_sources(role, old: AdoptedRole) -> tuple[list[str], list[str]]:
+def adopted_layers(web: bool, web_server: str) -> tuple[str, ...]:
+    """The folders of _roles/ an adopted role is made from, later ones overriding earlier ones."""
+    return ("common", "web", web_server, "adopted", "adopted_web") if web else (
+        "common", "worker", "adopted", "adopted_worker")
+
+
+def server_requirements(web_server: str) -> list[str]:
+    """The requirements the web server's layer adds to every web role (its _parts/requirements.txt)."""
+    text = (ROLE_SOURCES / web_server / PARTS / "requirements.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def adopted_sources(role, old: AdoptedRole, web_server: str) -> tuple[list[str], list[str]]:
     """The template's files an adopted role gets ("layer/path", a later layer's replacing an
     earlier one's), and the paths of those that the team's own files replace instead."""
     plan = plan_module()
     chosen: dict[str, str] = {}
-    for layer in plan.ADOPTED_LAYERS["web" if role.web else "worker"]:
+    for layer in adopted_layers(role.web, web_server):
         for path in sorted((ROLE_SOURCES / layer).rglob("*")):
-            source = f"{layer}/{path.relative_to(ROLE_SOURCES / layer).as_posix()}"
-            if path.is_file() and not source.startswith(plan.NOT_FOR_ADOPTED):
-                chosen[source.partition("/")[2]] = source
+            relative = path.relative_to(ROLE_SOURCES / layer)
+            source = f"{layer}/{relative.as_posix()}"
+            if path.is_file() and relative.parts[0] != PARTS and not source.startswith(plan.NOT_FOR_ADOPTED):
+                chosen[relative.as_posix()] = source
     theirs = {name.lower() for name in old.files}
     kept = sorted(relative for relative in chosen if relative.lower() in theirs)
     return [source for relative, source in chosen.items() if relative not in kept], kept

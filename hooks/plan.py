@@ -15,39 +15,20 @@ local_extensions.py loads it by path, and so do the tests.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-ROLE_KINDS = {
-    "django": "DjangoWebRole",
-    "flask": "FlaskWebRole",
-    "bottle": "BottleWebRole",
-    "worker": "WorkerRole",
-    "wsgi": "WebRole",
-}
-# Where waitress or wfastcgi finds each web kind's WSGI application ("module:attribute").
-WSGI_APPLICATIONS = {
-    "django": "website.wsgi:application",
-    "flask": "wsgi:app",
-    "bottle": "wsgi:app",
-    "wsgi": "wsgi:application",
-}
-# An adopted role is made of the template's infrastructure around the team's own code: these
-# layers, without the kinds' sample applications and the tests of them. Its web roles are served
-# through a module of their own (_roles/adopted_web/role_wsgi.py), which answers /health; its
-# workers run the team's script, which their one test compiles (_roles/adopted_worker/).
-ADOPTED_LAYERS = {
-    "web": ("common", "web", "adopted", "adopted_web"),
-    "worker": ("common", "worker", "adopted", "adopted_worker"),
-}
+# An adopted role is made of the template's infrastructure around the team's own code: the
+# layers of adopted_layers(), without the kinds' sample applications, the tests of them and the
+# layers' _parts. Its web roles are served through a module of their own
+# (_roles/adopted_web/role_wsgi.py), which answers /health; its workers run the team's script,
+# which their one test compiles (_roles/adopted_worker/).
 NOT_FOR_ADOPTED = (
     "web/security_headers.py", "web/tests/test_entry_point.py", "web/tests/test_served_pages.py",
+    "httpplatformhandler/tests/test_behind_iis.py",
     "worker/worker.py", "worker/queue_consumer.py", "worker/conftest.py", "worker/requirements.txt", "worker/tests/",
 )
 ADOPTED_WSGI_APPLICATION = "role_wsgi:application"
-# What the template's infrastructure needs in an adopted role's requirements.txt.
-ADOPTED_REQUIREMENTS = {"web": ["waitress>=3.0.2,<4"], "worker": []}
-WEB_KINDS = set(WSGI_APPLICATIONS)
 
 SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
@@ -87,7 +68,7 @@ class AnswerError(ValueError):
         super().__init__(f"{field_name}: {problem}; {allowed}")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Setting:
     """A configuration setting: declared in the .csdef, valued in each .cscfg,
     and seen by the role's processes as an environment variable of the same name."""
@@ -96,6 +77,126 @@ class Setting:
     cloud: str
     local: str
     meaning: str
+
+
+# QueueName's value: the role's own queue, named after the role (queue_name_for).
+THE_ROLES_QUEUE = "(the role's queue)"
+
+# Every role's settings, then every web role's, then those of its kind (KINDS).
+COMMON_SETTINGS = (
+    Setting(
+        "StorageConnectionString",
+        cloud=CLOUD_STORAGE_PLACEHOLDER,
+        local=AZURITE_CONNECTION_STRING,
+        meaning="connection string of the storage account (Azurite when run locally)",
+    ),
+    Setting(
+        "APPLICATIONINSIGHTS_CONNECTION_STRING",
+        cloud="",
+        local="",
+        meaning="Application Insights connection string; empty sends no telemetry",
+    ),
+)
+WEB_SETTINGS = (
+    Setting(
+        "SECRET_KEY",
+        cloud="REPLACE-WITH-A-LONG-RANDOM-SECRET",
+        local="",
+        meaning="signs sessions and cookies; locally a per-solution key from .local-secret-key",
+    ),
+    # The endpoints are plain http until a certificate is added: the site must work
+    # over http as generated, and turn strict once https is there.
+    Setting(
+        "HTTPS_ONLY",
+        cloud="false",
+        local="false",
+        meaning="'true' once the role has an https endpoint: redirects http to https "
+        "(all but /health) and sends HSTS",
+    ),
+)
+DJANGO_SETTINGS = (
+    Setting(
+        "ALLOWED_HOSTS",
+        cloud="REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
+        local="127.0.0.1,localhost",
+        meaning="comma-separated host names the site answers to",
+    ),
+    Setting(
+        "CSRF_TRUSTED_ORIGINS",
+        cloud="https://REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
+        local="http://127.0.0.1,http://localhost",
+        meaning="comma-separated origins trusted for unsafe (POST) requests",
+    ),
+    Setting("DEBUG", cloud="false", local="false", meaning="'true' shows Django's debug pages"),
+)
+# The worker's code takes the cloud value of each as its default (queue_consumer.py).
+WORKER_SETTINGS = (
+    Setting(
+        "StorageQueueEndpoint",
+        cloud="",
+        local="",
+        meaning="the account's queue endpoint (https://ACCOUNT.queue.core.windows.net), used with "
+        "the managed identity when StorageConnectionString is empty",
+    ),
+    Setting("QueueName", cloud=THE_ROLES_QUEUE, local=THE_ROLES_QUEUE, meaning="the queue this worker reads"),
+    Setting(
+        "MaxDequeueCount",
+        cloud="5",
+        local="5",
+        meaning="tries before a message moves to the poison queue (QueueName-poison)",
+    ),
+    Setting(
+        "VisibilityTimeoutSeconds",
+        cloud="30",
+        local="30",
+        meaning="how long a received message stays hidden from other workers",
+    ),
+    Setting(
+        "MaxIdleBackoffSeconds",
+        # Short locally, so that a worker run here sees a new message within seconds;
+        # in the cloud every poll is a storage transaction, billed.
+        cloud="60",
+        local="2",
+        meaning="the longest wait between polls of an empty queue",
+    ),
+    Setting(
+        "MessageEncoding",
+        cloud="text",
+        local="text",
+        meaning="'text' (plain UTF-8) or 'base64' (what Azure Functions writes)",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A role kind. Its files are the folder ``_roles/<name>/`` (its requirements.txt among
+    them); these are the facts about it that the rest of the template reads."""
+
+    name: str  # as the roles answer gives it
+    default_role_name: str  # for a bare kind in the roles answer
+    summary: str  # in the roles question and the README's table of kinds
+    # Web kinds: where waitress or wfastcgi finds the WSGI application ("module:attribute").
+    application: str | None = None
+    settings: tuple[Setting, ...] = ()  # after the common and the web ones
+
+    @property
+    def web(self) -> bool:
+        return self.application is not None
+
+
+KINDS = {
+    kind.name: kind
+    for kind in (
+        Kind("django", "DjangoWebRole", "a Django site", "website.wsgi:application", DJANGO_SETTINGS),
+        Kind("flask", "FlaskWebRole", "a Flask app", "wsgi:app"),
+        Kind("bottle", "BottleWebRole", "a Bottle app", "wsgi:app"),
+        Kind("worker", "WorkerRole", "a queue worker", settings=WORKER_SETTINGS),
+    )
+}
+# The kinds an adopted role may have: the template's, and a plain WSGI application of the team's
+# own (the template has no sample of it; when KINDS gains a "wsgi" kind, this entry can go).
+ADOPTED_KINDS = {**KINDS, "wsgi": Kind("wsgi", "WebRole", "a plain WSGI application", "wsgi:application")}
 
 
 @dataclass
@@ -169,7 +270,7 @@ def split_role_answer(answer: str) -> list[tuple[str | None, str]]:
             )
         pairs.append((name or None, kind.lower()))
     if not pairs:
-        raise AnswerError("roles", "no roles given", f"give at least one of {', '.join(ROLE_KINDS)}")
+        raise AnswerError("roles", "no roles given", f"give at least one of {', '.join(KINDS)}")
     if len(pairs) > MAX_ROLES:
         raise AnswerError(
             "roles",
@@ -210,12 +311,12 @@ def same_name_key(name: str) -> str:
     return re.sub(r"[-_]", "", name.lower())
 
 
-def name_roles(pairs: list[tuple[str | None, str]]) -> list[tuple[str, str]]:
+def name_roles(pairs: list[tuple[str | None, str]], kinds: dict[str, Kind] = KINDS) -> list[tuple[str, str]]:
     """Give bare kinds their default names (numbered from 2 when repeated) and check
     that every name is valid and unique, ignoring case, '-' and '_'."""
     for _, kind in pairs:
-        if kind not in ROLE_KINDS:
-            raise AnswerError("roles", f"unknown role kind '{kind}'", f"kinds are {', '.join(ROLE_KINDS)}")
+        if kind not in kinds:
+            raise AnswerError("roles", f"unknown role kind '{kind}'", f"kinds are {', '.join(kinds)}")
     taken: set[str] = set()
     for name, _ in pairs:
         if name is None:
@@ -232,11 +333,11 @@ def name_roles(pairs: list[tuple[str | None, str]]) -> list[tuple[str, str]]:
     named = []
     for name, kind in pairs:
         if name is None:
-            name = ROLE_KINDS[kind]
+            default = name = kinds[kind].default_role_name
             number = 1
             while same_name_key(name) in taken:
                 number += 1
-                name = f"{ROLE_KINDS[kind]}{number}"
+                name = f"{default}{number}"
             taken.add(same_name_key(name))
         named.append((name, kind))
     return named
@@ -252,101 +353,20 @@ def queue_name_for(role_name: str) -> str:
 
 
 def settings_for(role: Role) -> list[Setting]:
-    settings = [
-        Setting(
-            "StorageConnectionString",
-            cloud=CLOUD_STORAGE_PLACEHOLDER,
-            local=AZURITE_CONNECTION_STRING,
-            meaning="connection string of the storage account (Azurite when run locally)",
-        ),
-        Setting(
-            "APPLICATIONINSIGHTS_CONNECTION_STRING",
-            cloud="",
-            local="",
-            meaning="Application Insights connection string; empty sends no telemetry",
-        ),
+    settings = [*COMMON_SETTINGS, *(WEB_SETTINGS if role.web else ()), *ADOPTED_KINDS[role.kind].settings]
+    return [
+        replace(setting, cloud=role.queue_name, local=role.queue_name) if setting.cloud == THE_ROLES_QUEUE else setting
+        for setting in settings
     ]
-    if role.web:
-        settings += [
-            Setting(
-                "SECRET_KEY",
-                cloud="REPLACE-WITH-A-LONG-RANDOM-SECRET",
-                local="",
-                meaning="signs sessions and cookies; locally a per-solution key from .local-secret-key",
-            ),
-            # The endpoints are plain http until a certificate is added: the site must work
-            # over http as generated, and turn strict once https is there.
-            Setting(
-                "HTTPS_ONLY",
-                cloud="false",
-                local="false",
-                meaning="'true' once the role has an https endpoint: redirects http to https "
-                "(all but /health) and sends HSTS",
-            ),
-        ]
-    if role.kind == "django":
-        settings += [
-            Setting(
-                "ALLOWED_HOSTS",
-                cloud="REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
-                local="127.0.0.1,localhost",
-                meaning="comma-separated host names the site answers to",
-            ),
-            Setting(
-                "CSRF_TRUSTED_ORIGINS",
-                cloud="https://REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com",
-                local="http://127.0.0.1,http://localhost",
-                meaning="comma-separated origins trusted for unsafe (POST) requests",
-            ),
-            Setting("DEBUG", cloud="false", local="false", meaning="'true' shows Django's debug pages"),
-        ]
-    if role.kind == "worker":
-        settings += [
-            Setting(
-                "StorageQueueEndpoint",
-                cloud="",
-                local="",
-                meaning="the account's queue endpoint (https://ACCOUNT.queue.core.windows.net), used with "
-                "the managed identity when StorageConnectionString is empty",
-            ),
-            Setting("QueueName", cloud=role.queue_name, local=role.queue_name, meaning="the queue this worker reads"),
-            Setting(
-                "MaxDequeueCount",
-                cloud="5",
-                local="5",
-                meaning="tries before a message moves to the poison queue (QueueName-poison)",
-            ),
-            Setting(
-                "VisibilityTimeoutSeconds",
-                cloud="30",
-                local="30",
-                meaning="how long a received message stays hidden from other workers",
-            ),
-            Setting(
-                "MaxIdleBackoffSeconds",
-                # Short locally, so that a worker run here sees a new message within seconds;
-                # in the cloud every poll is a storage transaction, billed.
-                cloud="60",
-                local="2",
-                meaning="the longest wait between polls of an empty queue",
-            ),
-            Setting(
-                "MessageEncoding",
-                cloud="text",
-                local="text",
-                meaning="'text' (plain UTF-8) or 'base64' (what Azure Functions writes)",
-            ),
-        ]
-    return settings
 
 
-def plan_roles(answer: str) -> list[Role]:
+def plan_roles(answer: str, kinds: dict[str, Kind] = KINDS) -> list[Role]:
     roles = []
     next_port = NEXT_WEB_PORTS_FROM
-    for name, kind in name_roles(split_role_answer(answer)):
-        role = Role(name=name, kind=kind, web=kind in WEB_KINDS)
+    for name, kind in name_roles(split_role_answer(answer), kinds):
+        role = Role(name=name, kind=kind, web=kinds[kind].web)
         if role.web:
-            role.wsgi_application = WSGI_APPLICATIONS[kind]
+            role.wsgi_application = kinds[kind].application
             if not any(r.web for r in roles):
                 role.port = FIRST_WEB_PORT
             else:
@@ -402,15 +422,16 @@ def check_vm_size(value: str) -> str:
     return size
 
 
-def check_answer(field_name: str, value: object) -> None:
+def check_answer(field_name: str, value: object, adopting: bool = False) -> None:
     """Check one free-text answer on its own, as soon as it is given (local_extensions.py
-    runs this after each question; cookiecutter checks the choices and yes/no answers)."""
+    runs this after each question; cookiecutter checks the choices and yes/no answers).
+    ``adopting``: adopt_from is given, so roles may have the kinds of ADOPTED_KINDS."""
     if field_name == "service_name":
         check_service_name(str(value))
     elif field_name in ("description", "author_name"):
         check_one_line(field_name, str(value))
     elif field_name == "roles":
-        plan_roles(str(value))
+        plan_roles(str(value), ADOPTED_KINDS if adopting else KINDS)
     elif field_name == "vm_size":
         check_vm_size(str(value))
     elif field_name == "instance_count":
@@ -457,12 +478,13 @@ def make_plan(answers: dict) -> dict:
     check_service_name(answers["service_name"])
     check_one_line("description", answers["description"])
     check_one_line("author_name", answers["author_name"])
-    roles = plan_roles(answers["roles"])
+    adopting = bool(str(answers.get("adopt_from") or "").strip())
+    roles = plan_roles(answers["roles"], ADOPTED_KINDS if adopting else KINDS)
     check_choice("python_version", answers["python_version"], tuple(answers["_python_builds"]))
     check_choice("web_server", answers["web_server"], WEB_SERVERS)
     vm_size = check_vm_size(answers["vm_size"])
     check_choice("os_family", str(answers["os_family"]).strip(), OS_FAMILIES)
-    adoption = adopt_roles(answers, roles) if str(answers.get("adopt_from") or "").strip() else {}
+    adoption = adopt_roles(answers, roles) if adopting else {}
     return {
         "roles": [asdict(role) for role in roles],
         **adoption,

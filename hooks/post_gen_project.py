@@ -43,6 +43,8 @@ SOLUTION_AS_TYPED = r'''{{ solution_as_typed(cookiecutter.service_name) | tojson
 YEAR = "{% now 'utc', '%Y' %}"
 
 ROLE_SOURCES = "_roles"
+# A layer's pieces that files of other layers include (Jinja's include tag), not files of the role.
+PARTS = "_parts"
 CRLF_SUFFIXES = {".cmd", ".ps1"}
 # How much of a failed install's output is shown.
 INSTALL_OUTPUT_LINES = 15
@@ -53,9 +55,10 @@ JINJA_SYNTAX = ("{" + "{", "{" + "%", "{" + "#")
 NEWLINES = re.compile(r"\r\n|\r")
 
 
-def role_layers(role: dict) -> list[str]:
-    """The source folders a role is made from, later ones overriding earlier ones."""
-    return ["common", "web", role["kind"]] if role["web"] else ["common", role["kind"]]
+def role_layers(role: dict, web_server: str) -> list[str]:
+    """The source folders a role is made from, later ones overriding earlier ones: a web
+    role gets the web server's folder between the web files and its kind's."""
+    return ["common", "web", web_server, role["kind"]] if role["web"] else ["common", role["kind"]]
 
 
 def make_environment(search_path: Path) -> Environment:
@@ -112,10 +115,10 @@ def materialise_roles(solution: Path, context: dict) -> None:
         if role["adopted"]:
             materialise_adopted_role(env, role, target, {**context, "role": role})
             continue
-        for layer in role_layers(role):
+        for layer in role_layers(role, context["cookiecutter"]["web_server"]):
             for path in sorted((sources / layer).rglob("*")):
-                if path.is_file():
-                    relative = path.relative_to(sources / layer)
+                relative = path.relative_to(sources / layer)
+                if path.is_file() and relative.parts[0] != PARTS:
                     name = f"{layer}/{relative.as_posix()}"
                     render_file(env, name, target / relative, {**context, "role": role})
     shutil.rmtree(sources)

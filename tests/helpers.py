@@ -32,17 +32,6 @@ CSDEF_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefiniti
 CSCFG_NS = "{http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceConfiguration}"
 # The template's own variables inside Jinja delimiters, or a raw block left open. The
 # frameworks' templates (Django, Jinja, Bottle) use the same delimiters for their own names.
-KINDS = ("django", "flask", "bottle", "worker")
-DEFAULT_NAMES = {
-    "django": "DjangoWebRole",
-    "flask": "FlaskWebRole",
-    "bottle": "BottleWebRole",
-    "worker": "WorkerRole",
-}
-# Every non-empty set of role kinds, one role of each.
-KIND_COMBINATIONS = [
-    {"roles": " ".join(kinds)} for size in range(1, len(KINDS) + 1) for kinds in itertools.combinations(KINDS, size)
-]
 JINJA_RESIDUE = re.compile(
     r"({{|{%-?)[^}]*\b(cookiecutter|roles?|python_build|instance_count|install_packages)\b"
     r"|{%-?\s*(end)?raw\b"
@@ -216,3 +205,15 @@ def azurite_usual_ports():
 
             fcntl.flock(lock, fcntl.LOCK_EX)
         yield
+
+
+# The template's table of role kinds (hooks/plan.py), and what the tests take from it.
+KIND_TABLE = hook_module("plan").KINDS
+KINDS = tuple(KIND_TABLE)
+DEFAULT_NAMES = {kind.name: kind.default_role_name for kind in KIND_TABLE.values()}
+WEB_KINDS = tuple(kind.name for kind in KIND_TABLE.values() if kind.web)
+WSGI_APPLICATIONS = {kind.name: kind.application for kind in KIND_TABLE.values() if kind.web}
+# Every non-empty set of role kinds, one role of each.
+KIND_COMBINATIONS = [
+    {"roles": " ".join(kinds)} for size in range(1, len(KINDS) + 1) for kinds in itertools.combinations(KINDS, size)
+]

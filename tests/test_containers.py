@@ -31,11 +31,10 @@ from pathlib import Path
 import container_base
 import pytest
 from conftest import TEMPLATE, venv_python
-from helpers import azurite_usual_ports
+from helpers import DEFAULT_NAMES, WEB_KINDS, azurite_usual_ports
 from test_local_run import Run, accepts_connections, get, local_settings, require_node, set_local_setting
 
-ROLES = {"django": "DjangoWebRole", "flask": "FlaskWebRole", "bottle": "BottleWebRole", "worker": "WorkerRole"}
-WEB_KINDS = ["django", "flask", "bottle"]
+ROLES = DEFAULT_NAMES
 APP = {"CONTAINER_APP_NAME": "shop", "CONTAINER_APP_ENV_DNS_SUFFIX": "calm-sea-1a2b3c.westeurope.azurecontainerapps.io"}
 APP_ADDRESS = "shop.calm-sea-1a2b3c.westeurope.azurecontainerapps.io"
 PROBE_HOST = "10.0.0.4:8000"  # what a probe sends: the replica's own address
@@ -85,6 +84,12 @@ def podman(environment: dict[str, str], *arguments: str, timeout: float = 120) -
     return completed.stdout.strip()
 
 
+def image_id(environment: dict[str, str], image: str) -> str | None:
+    completed = subprocess.run(["podman", "image", "inspect", image], env=environment, capture_output=True,
+                               text=True, check=False)
+    return json.loads(completed.stdout)[0]["Id"] if completed.returncode == 0 else None
+
+
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory) -> dict[str, str]:
     """podman's environment, with the tests' containers.conf."""
@@ -108,8 +113,11 @@ def images(cookies_session, environment, base_image) -> dict[str, str]:
 
     def build(kind: str) -> str:
         image = f"localhost/azure-py-cloudservice-test-{kind}:latest"
+        before = image_id(environment, image)
         podman(environment, "build", *container_base.BUILD_OPTIONS, "--build-arg", f"PYTHON_IMAGE={base_image}",
                "--tag", image, str(solution / ROLES[kind]), timeout=BUILD_WITHIN)
+        if before not in (None, image_id(environment, image)):  # the last run's image, untagged now
+            subprocess.run(["podman", "image", "rm", before], env=environment, capture_output=True, check=False)
         return image
 
     # One build at a time across pytest's workers: the second finds every layer built.
@@ -274,6 +282,35 @@ def test_run_containers_serves_every_role_and_ctrl_c_removes_them(
 
     with azurite_usual_ports():
         run_in_containers(solution, base_image, worker_settings, podman_environment)
+
+
+BUILD_ONE_IMAGE = """
+import sys
+from cloudservice import containers, model
+
+service = model.Service.load()
+containers.build_images("podman", service, [service.role(sys.argv[1])], sys.argv[2])
+"""
+
+
+def test_a_rebuild_removes_the_image_it_replaces(installed_solution, base_image, tmp_path, monkeypatch):
+    """run --containers builds again at every run: the image a tag named before is removed,
+    so that code changes leave no untagged images behind."""
+    solution = installed_solution
+    podman_environment = container_base.podman_environment(tmp_path, host_builds=True)
+    monkeypatch.setenv("CONTAINERS_CONF", podman_environment["CONTAINERS_CONF"])
+    role, image = ROLES["flask"], "localhost/mycloudservice-flaskwebrole:local"
+    build = [str(venv_python(solution / ".venv")), "-c", BUILD_ONE_IMAGE, role, base_image]
+    ids = []
+    for change in ("first", "second"):
+        with (solution / role / "wsgi.py").open("a", encoding="utf-8") as code:
+            code.write(f"# {change} change\n")
+        completed = subprocess.run(build, cwd=solution, capture_output=True, text=True, check=False,
+                                   timeout=BUILD_WITHIN)
+        assert completed.returncode == 0, completed.stdout + completed.stderr
+        ids.append(image_id(podman_environment, image))
+    assert None not in ids and ids[0] != ids[1]
+    assert image_id(podman_environment, ids[0]) is None, "the replaced image is still there"
 
 
 def run_in_containers(solution: Path, base_image: str, worker_settings: dict, podman_environment: dict) -> None:

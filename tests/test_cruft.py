@@ -114,3 +114,33 @@ def test_an_adopted_solution_takes_template_updates_without_the_old_folder(tmp_p
     assert {path: (solution / path).read_bytes() for path in team} == team
     assert (solution / "ServiceConfiguration.Cloud.cscfg").read_bytes() == configuration
     assert not list(solution.rglob("*.rej"))
+
+
+def test_bad_answers_are_refused_by_cruft_too_and_change_nothing(tmp_path):
+    """cruft create and cruft update run cookiecutter's generation in their own process:
+    a bad answer is the same one line, and nothing is written or changed."""
+    template = template_repository(tmp_path / "template")
+    executable = str(Path(sys.executable).parent / ("cruft.exe" if os.name == "nt" else "cruft"))
+    refused = subprocess.run([executable, "create", str(template), "--no-input", "--output-dir", str(tmp_path / "new"),
+                              "--extra-context", json.dumps({"roles": "CON:flask"})],
+                             cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines()[-1] == (
+        "ERROR: roles: 'CON' is a reserved device name on Windows; "
+        "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9")
+    assert not (tmp_path / "new").exists()
+
+    scratch = tmp_path / "scratch"
+    cruft("create", str(template), "--no-input", "--output-dir", str(tmp_path), "--extra-context",
+          json.dumps({"service_name": "Shop", "roles": "Web:flask", "install_packages": False}),
+          cwd=tmp_path, scratch=scratch)
+    solution = tmp_path / "Shop"
+    commit_all(solution, "generated")
+    before = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file() and ".git" not in p.parts}
+    updated = subprocess.run([executable, "update", "--skip-apply-ask", "--variables-to-update",
+                              json.dumps({"roles": "Web:flask web:worker"})],
+                             cwd=solution, capture_output=True, text=True, check=False)
+    assert updated.returncode != 0
+    assert "ERROR: roles: the role name 'web' is used twice" in updated.stdout + updated.stderr
+    after = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file() and ".git" not in p.parts}
+    assert after == before

@@ -337,7 +337,7 @@ def delete(relative: str):
 
 
 def uninstall_the_handler(root: Path) -> None:
-    script = root / "Api" / "bin" / "ConfigureCloudService.ps1"
+    script = root / "Api" / "bin" / "WebServer.ps1"
     text = script.read_text(encoding="utf-8")
     script.write_text(re.sub("httpplatformhandler", "PlatformModule", text, flags=re.I), encoding="utf-8")
 

@@ -297,8 +297,9 @@ class TestLimits:
 
 class TestRendering:
     def test_role_layers(self):
-        assert post.role_layers({"kind": "django", "web": True}) == ["common", "web", "django"]
-        assert post.role_layers({"kind": "worker", "web": False}) == ["common", "worker"]
+        web_role, worker_role = {"kind": "django", "web": True}, {"kind": "worker", "web": False}
+        assert post.role_layers(web_role, "wfastcgi") == ["common", "web", "wfastcgi", "django"]
+        assert post.role_layers(worker_role, "wfastcgi") == ["common", "worker"]
 
     def test_empty_rendering_writes_no_file_and_scripts_get_crlf(self, tmp_path):
         (tmp_path / "only-for-wfastcgi.txt").write_text("{% if web_server == 'wfastcgi' %}x{% endif %}\n")
@@ -441,3 +442,36 @@ def test_cloud_placeholders_name_the_regional_address():
     assert values["ALLOWED_HOSTS"] == "REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com"
     assert values["CSRF_TRUSTED_ORIGINS"] == (
         "https://REPLACE-WITH-YOUR-DNS-LABEL.REPLACE-WITH-YOUR-REGION.cloudapp.azure.com")
+
+
+class TestKindsTable:
+    """hooks/plan.py's KINDS is the one list of role kinds: what else names them agrees."""
+
+    def test_the_roles_question_names_every_kind_in_order(self):
+        prompt = json.loads((TEMPLATE / "cookiecutter.json").read_text())["__prompts__"]["roles"]
+        assert f"(kinds: {', '.join(plan.KINDS)};" in prompt
+
+    def test_the_readme_table_is_the_kinds_table(self):
+        readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+        table = readme[readme.index("| Kind | Default name |"):].split("\n\n")[0].splitlines()[2:]
+        rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in table]
+        assert [row[:3] for row in rows] == [
+            [f"`{kind.name}`", f"`{kind.default_role_name}`", kind.summary] for kind in plan.KINDS.values()]
+        for row, kind in zip(rows, plan.KINDS.values(), strict=True):
+            assert (row[3] == f"`{kind.application}`") if kind.web else not row[3].startswith("`")
+
+    @pytest.mark.parametrize("kind", list(plan.KINDS.values()), ids=lambda kind: kind.name)
+    def test_every_kind_is_a_folder_of_role_sources(self, kind):
+        folder = TEMPLATE / "{{cookiecutter.service_name}}" / "_roles" / kind.name
+        assert (folder / "requirements.txt").is_file() and (folder / "README.md").is_file()
+        if kind.web:
+            module, _, attribute = kind.application.partition(":")
+            source = folder.joinpath(*module.split(".")).with_suffix(".py").read_text(encoding="utf-8")
+            assert f"{attribute} =" in source
+
+    def test_settings_come_from_the_tables_in_order(self):
+        django, worker = plan.plan_roles("django Jobs:worker")
+        assert [s.name for s in django.settings] == [
+            s.name for s in (*plan.COMMON_SETTINGS, *plan.WEB_SETTINGS, *plan.DJANGO_SETTINGS)]
+        assert [s.name for s in worker.settings] == [s.name for s in (*plan.COMMON_SETTINGS, *plan.WORKER_SETTINGS)]
+        assert plan.THE_ROLES_QUEUE not in {value for s in worker.settings for value in (s.cloud, s.local)}

@@ -13,7 +13,7 @@ from pathlib import Path, PureWindowsPath
 from xml.etree import ElementTree
 
 import pytest
-from helpers import CSDEF_NS, powershell_commands, powershell_errors
+from helpers import CSDEF_NS, KIND_TABLE, powershell_commands, powershell_errors
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 PYTHON_BUILDS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))["_python_builds"]
@@ -24,8 +24,12 @@ NUGET_PACKAGE_URL = "https://api.nuget.org/v3-flatcontainer/python/{0}/python.{0
 
 # One role of each kind, with names that are not Python identifiers or that are framework names.
 ROLES = "Api-v2:bottle Site:django W:worker Flask:flask"
-WSGI_APPLICATIONS = {"Api-v2": "wsgi:app", "Site": "website.wsgi:application", "Flask": "wsgi:app"}
-WEB_ROLES = tuple(WSGI_APPLICATIONS)
+ROLE_APPLICATIONS = {
+    name: KIND_TABLE[kind].application
+    for name, kind in (pair.split(":") for pair in ROLES.split())
+    if KIND_TABLE[kind].web
+}
+WEB_ROLES = tuple(ROLE_APPLICATIONS)
 ALL_ROLES = (*WEB_ROLES, "W")
 
 # Words that belong to one choice only: the scripts of the other choices must not hold them.
@@ -116,8 +120,7 @@ def script_files(folder: Path) -> list[Path]:
 def test_each_role_has_the_files_its_kind_needs(solution, role):
     names = {p.relative_to(solution.path / role).as_posix() for p in script_files(solution.path / role)}
     expected = {"bin/ps.cmd", "bin/Common.ps1", "bin/ConfigureCloudService.ps1"}
-    if role == "W":
-        expected.add("bin/LaunchWorker.ps1")
+    expected.add("bin/LaunchWorker.ps1" if role == "W" else "bin/WebServer.ps1")
     assert names == expected
     assert solution.role_file(role, "web.config").exists() == (role in WEB_ROLES)
 
@@ -149,10 +152,18 @@ def test_powershell_scripts_parse(solution, role):
 
 @pytest.mark.parametrize("role", ALL_ROLES)
 def test_scripts_call_only_defined_functions_and_cmdlets(solution, role):
-    """Every .ps1 dot-sources Common.ps1, so it may call the functions of both."""
+    """Every .ps1 dot-sources Common.ps1, so it may call the functions of both; a web role's
+    ConfigureCloudService.ps1 and the WebServer.ps1 it dot-sources call each other's."""
     common_functions, _ = powershell_commands(solution.read(role, "bin/Common.ps1"))
+    together = {"ConfigureCloudService.ps1", "WebServer.ps1"}
+    shared = set()
+    for name in together:
+        if solution.role_file(role, f"bin/{name}").exists():
+            shared |= powershell_commands(solution.read(role, f"bin/{name}"))[0]
     for path in sorted((solution.path / role / "bin").glob("*.ps1")):
         functions, called = powershell_commands(path.read_text(encoding="ascii"))
+        if path.name in together:
+            functions = functions | shared
         assert called - functions - common_functions - CMDLETS == set(), path.name
 
 
@@ -196,7 +207,7 @@ def test_web_config_runs_the_roles_application(solution, role):
     assert len(handlers) == 1
     handler = handlers[0]
     assert (handler.get("path"), handler.get("verb")) == ("*", "*")
-    wsgi_application = WSGI_APPLICATIONS[role]
+    wsgi_application = ROLE_APPLICATIONS[role]
     if solution.web_server == "httpplatformhandler":
         assert handler.get("modules") == "httpPlatformHandler"
         platform = config.find("system.webServer/httpPlatform")
@@ -222,7 +233,7 @@ def test_web_config_runs_the_roles_application(solution, role):
 def test_configure_script_finds_what_it_edits_in_web_config(solution, role):
     from lxml import etree
 
-    script = solution.read(role, "bin/ConfigureCloudService.ps1")
+    script = solution.read(role, "bin/WebServer.ps1")
     paths = re.findall(r"SelectSingleNode\((?:'([^']+)'|\"([^\"]+)\")\)", script)
     assert paths
     config = etree.parse(str(solution.role_file(role, "web.config")))
@@ -308,7 +319,7 @@ def test_the_parse_check_detects_a_broken_generated_script(solution):
 def fastcgi_settings(script: str) -> dict[str, str]:
     """The names and values in the script's $FastCgiSettings = [ordered]@{ ... } table."""
     block = re.search(r"^\$FastCgiSettings = \[ordered\]@\{\r?\n(.*?)^\}", script, re.MULTILINE | re.DOTALL)
-    assert block, "ConfigureCloudService.ps1 has no $FastCgiSettings table"
+    assert block, "WebServer.ps1 has no $FastCgiSettings table"
     return dict(re.findall(r"^\s*(\w+) = '([^']*)'\s*$", block.group(1), re.MULTILINE))
 
 
@@ -319,7 +330,7 @@ def test_wfastcgi_is_registered_so_that_requests_finish_before_a_recycle(solutio
     script registered it); requests may take as long as HttpPlatformHandler's two minutes.
     A registration of an earlier start gets the settings too: the script sets each one that
     differs, so a second start changes nothing."""
-    script = solution.read(role, "bin/ConfigureCloudService.ps1")
+    script = solution.read(role, "bin/WebServer.ps1")
     assert fastcgi_settings(script) == {
         "signalBeforeTerminateSeconds": "30", "requestTimeout": "120", "activityTimeout": "120",
     }  # fmt: skip

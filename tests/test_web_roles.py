@@ -28,19 +28,14 @@ from xml.etree import ElementTree
 
 import pytest
 from conftest import TEMPLATE, find_uv
-from helpers import CSCFG_NS
+from helpers import CSCFG_NS, WSGI_APPLICATIONS
 
 WEB_SERVERS = ("httpplatformhandler", "wfastcgi")
 # Names that are a framework's own or no Python identifier, one as long as names go (63
 # characters, which must still fit the lines they are written into), two roles of one kind.
 LONGEST_NAME = "Administration-Console-For-The-Orders-And-Billing-Departments-6"
 ROLES = {"Flask": "flask", "Site": "django", "Api-v2": "bottle", LONGEST_NAME: "django"}
-# What waitress serves, and one static file, for each kind.
-WSGI_APPLICATIONS = {
-    "django": "website.wsgi:application",
-    "flask": "wsgi:app",
-    "bottle": "wsgi:app",
-}
+# One static file of each kind.
 STATIC_FILES = {
     "django": "/static/pages/site.css",
     "flask": "/static/site.css",

@@ -44,7 +44,6 @@ from cloudservice.model import (
     Service,
     ServiceConfiguration,
 )
-from cloudservice.prepare import python_pin
 
 REQUIRED_CONFIGURATIONS = ("Cloud", "Local")
 LOCAL_CONFIGURATION = "Local"
@@ -52,6 +51,8 @@ DEPLOYMENT_CONFIGURATION = "Cloud"
 DEPLOY_PARAMETERS = "deploy/main.parameters.json"
 DEPLOY_TEMPLATE = "deploy/main.bicep"
 ARM_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
+# A PowerShell script's dot-sourcing of another one beside it.
+DOT_SOURCED = re.compile(r"^\s*\.\s+\(Join-Path \$PSScriptRoot '([^']+\.ps1)'\)", re.MULTILINE | re.IGNORECASE)
 LEGACY_IMPORTS = ("RemoteAccess", "RemoteForwarder", "Diagnostics")
 LEGACY_SETTING_PREFIX = "Microsoft.WindowsAzure.Plugins."
 # The certificate the classic remote desktop plugin encrypted its password with.
@@ -187,6 +188,31 @@ def settings_have_values(solution: Solution) -> Iterator[Problem]:
                         f"role {role.name} has the setting {name}, which {DEFINITION_FILE}"
                         " does not declare for it",
                     )
+
+
+def setting_xpath(name: str) -> str:
+    """What a Runtime <Variable> reads a configuration setting with."""
+    return (
+        "/RoleEnvironment/CurrentInstance/ConfigurationSettings/"
+        f"ConfigurationSetting[@name='{name}']/@value"
+    )
+
+
+def settings_reach_the_roles(solution: Solution) -> Iterator[Problem]:
+    """On the VMs a role's processes see a setting only through a Runtime environment
+    <Variable> that reads it (run and Container Apps give every setting, so nothing else
+    would show the gap before the cloud)."""
+    for role in solution.service.roles:
+        read = {variable.xpath for variable in role.environment if variable.xpath}
+        for name in role.settings:
+            if setting_xpath(name) not in read and not name.startswith(LEGACY_SETTING_PREFIX):
+                yield Problem(
+                    DEFINITION_FILE,
+                    f"role {role.name} declares the setting {name}, but no <Variable> of its"
+                    " <Runtime><Environment> reads it"
+                    f' (<RoleInstanceValue xpath="{setting_xpath(name)}" />):'
+                    " its processes on the VMs would not see it",
+                )
 
 
 def ports_are_distinct(solution: Solution) -> Iterator[Problem]:
@@ -418,7 +444,7 @@ def certificates_come_from_key_vault(solution: Solution) -> Iterator[Problem]:
 def python_is_pinned(solution: Solution) -> Iterator[Problem]:
     for role in solution.service.roles:
         try:
-            python_pin(solution.service, role)
+            solution.service.python_pin(role)
         except ModelError as error:
             yield solution.problem(error)
 
@@ -499,15 +525,25 @@ def sites_have_folders(solution: Solution) -> Iterator[Problem]:
 
 
 def startup_scripts(solution: Solution, role: RoleDefinition) -> str:
-    """The text of the PowerShell scripts the role's startup tasks run."""
+    """The text of the PowerShell scripts the role's startup tasks run, and of the scripts
+    beside them that those dot-source (``. (Join-Path $PSScriptRoot 'WebServer.ps1')``)."""
     folder = solution.service.folder(role)
     base = PureWindowsPath("bin") if role.web else PureWindowsPath()
-    texts = []
-    for task in role.startup:
-        for name in command_files(task.command_line, base):
-            path = folder / name
-            if name.lower().endswith(".ps1") and path.is_file():
-                texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    paths = [
+        folder / name
+        for task in role.startup
+        for name in command_files(task.command_line, base)
+        if name.lower().endswith(".ps1")
+    ]
+    texts, read = [], set()
+    while paths:
+        path = paths.pop(0)
+        if path in read or not path.is_file():
+            continue
+        read.add(path)
+        text = path.read_text(encoding="utf-8", errors="replace")
+        texts.append(text)
+        paths += [path.parent / name for name in DOT_SOURCED.findall(text)]
     return "\n".join(texts)
 
 
@@ -636,6 +672,7 @@ def deploy_files_agree(solution: Solution) -> Iterator[Problem]:
 RULES = (
     names_agree,
     settings_have_values,
+    settings_reach_the_roles,
     ports_are_distinct,
     network_is_configured,
     os_family_is_supported,

@@ -20,6 +20,7 @@ Containers run with ``--rm``, and any left when the run ends are removed.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shutil
 import subprocess
@@ -76,15 +77,28 @@ def build_command(engine: str, folder: Path, image: str, base_image: str | None)
     return [*command, str(folder)]
 
 
+def image_id(engine: str, image: str) -> str | None:
+    """The ID of the image a tag names now; None when there is none."""
+    completed = subprocess.run(
+        [engine, "image", "inspect", image], capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        return None
+    return json.loads(completed.stdout)[0]["Id"]
+
+
 def build_images(
     engine: str, service: Service, roles: list[RoleDefinition], base_image: str | None = None
 ) -> dict[str, str]:
-    """Build every role's image at once; the image of each role, by role name."""
+    """Build every role's image at once; the image of each role, by role name. The image
+    a tag named before a rebuild is removed, unless a container still uses it, so that
+    rebuilds leave no untagged images behind."""
     print(f"Building the images of {', '.join(r.name for r in roles)} with {engine} ...",
           flush=True)
 
     def build(role: RoleDefinition) -> str:
         image = image_name(service, role)
+        before = image_id(engine, image)
         started = time.monotonic()
         completed = subprocess.run(
             build_command(engine, service.folder(role), image, base_image),
@@ -103,6 +117,8 @@ def build_images(
             )
         print(f"{role.name}: image {image} built in {time.monotonic() - started:.1f} s",
               flush=True)
+        if before is not None and before != image_id(engine, image):
+            subprocess.run([engine, "image", "rm", before], capture_output=True, check=False)
         return image
 
     with ThreadPoolExecutor(max_workers=len(roles)) as pool:

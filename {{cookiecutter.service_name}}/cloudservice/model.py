@@ -18,6 +18,7 @@ The commands other than ``check`` stop at the first thing wrong in a file (a
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,11 @@ CLASSIC_VM_SIZES = {
     "MSODSG5": None,
 }
 CLASSIC_DEFAULT_VM_SIZE = "Small"
+# The CPython build each role runs: ServiceDefinition.csdef pins it in two variables of every
+# role's environments (its start-up tasks' and its runtime's).
+BUILD_VARIABLE = "PYTHON_BUILD"
+URL_VARIABLE = "PYTHON_PACKAGE_URL"
+BUILD_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 # The folder that holds ServiceDefinition.csdef: this package sits at its root.
 SOLUTION = Path(__file__).resolve().parent.parent
 
@@ -467,6 +473,20 @@ def read_web_config(path: Path) -> WebConfig:
 
 
 @dataclass(frozen=True)
+class PythonPin:
+    """The CPython build a role runs and where its NuGet package is."""
+
+    build: str
+    url: str
+
+    @property
+    def version(self) -> str:
+        """``3.12`` for the build ``3.12.10``: what wheels are chosen for."""
+        major, minor, _ = BUILD_PATTERN.match(self.build).groups()
+        return f"{major}.{minor}"
+
+
+@dataclass(frozen=True)
 class Service:
     """A solution: its folder and its service definition. Configurations are read
     on demand, so a command always sees the files as they are now."""
@@ -510,3 +530,34 @@ class Service:
 
     def web_config(self, role: RoleDefinition) -> WebConfig:
         return read_web_config(self.folder(role) / "web.config")
+
+    def python_pin(self, role: RoleDefinition) -> PythonPin:
+        """The role's ``PYTHON_BUILD`` and ``PYTHON_PACKAGE_URL``, which its startup tasks and
+        its runtime environment must each give, with the same values."""
+        environments = [("startup task", task.environment) for task in role.startup]
+        environments.append(("runtime", role.environment))
+        values = {}
+        for name in (BUILD_VARIABLE, URL_VARIABLE):
+            found = set()
+            for where, environment in environments:
+                given = [v.value for v in environment if v.name == name and v.value is not None]
+                if not given:
+                    raise ModelError(
+                        self.definition.path,
+                        f'role {role.name} has no <Variable name="{name}" value="..."> in its'
+                        f" {where} environment",
+                    )
+                found.update(given)
+            if len(found) > 1:
+                raise ModelError(
+                    self.definition.path,
+                    f"role {role.name} gives {name} different values: {', '.join(sorted(found))}",
+                )
+            values[name] = found.pop()
+        if not BUILD_PATTERN.match(values[BUILD_VARIABLE]):
+            raise ModelError(
+                self.definition.path,
+                f"role {role.name}: {BUILD_VARIABLE} '{values[BUILD_VARIABLE]}' is not a CPython"
+                " build such as 3.12.10",
+            )
+        return PythonPin(values[BUILD_VARIABLE], values[URL_VARIABLE])

@@ -35,7 +35,6 @@ from cloudservice.prepare import (
     WHEELHOUSE,
     WHEELHOUSE_STAMP,
     python_is_there,
-    python_pin,
     requirements_digest,
     server_packages,
 )
@@ -134,7 +133,7 @@ def unprepared(service: Service, role: RoleDefinition) -> str | None:
     except (OSError, ValueError):
         return f"{role.name} has no wheelhouse"
     try:
-        pin = python_pin(service, role)
+        pin = service.python_pin(role)
         packages = sorted(server_packages(service, role))
     except ModelError as error:
         return str(error)

@@ -39,11 +39,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from cloudservice.model import ModelError, RoleDefinition, Service
+from cloudservice.model import PythonPin, RoleDefinition, Service
 
-BUILD_VARIABLE = "PYTHON_BUILD"
-URL_VARIABLE = "PYTHON_PACKAGE_URL"
-BUILD_PATTERN = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 WHEELHOUSE = Path("bin", "wheelhouse")
 PYTHON_HOME = Path("bin", "python")
 PYTHON_EXE = "tools/python.exe"  # inside the NuGet package
@@ -63,52 +60,6 @@ CHUNK = 1 << 20
 
 class PrepareError(Exception):
     """What stopped the preparation of a role, as one message for the user."""
-
-
-@dataclass(frozen=True)
-class PythonPin:
-    """The CPython build a role runs and where its NuGet package is."""
-
-    build: str
-    url: str
-
-    @property
-    def version(self) -> str:
-        """``3.12`` for the build ``3.12.10``: what wheels are chosen for."""
-        major, minor, _ = BUILD_PATTERN.match(self.build).groups()
-        return f"{major}.{minor}"
-
-
-def python_pin(service: Service, role: RoleDefinition) -> PythonPin:
-    """The role's ``PYTHON_BUILD`` and ``PYTHON_PACKAGE_URL``, which its startup tasks and
-    its runtime environment must each give, with the same values."""
-    environments = [("startup task", task.environment) for task in role.startup]
-    environments.append(("runtime", role.environment))
-    values = {}
-    for name in (BUILD_VARIABLE, URL_VARIABLE):
-        found = set()
-        for where, environment in environments:
-            given = [v.value for v in environment if v.name == name and v.value is not None]
-            if not given:
-                raise ModelError(
-                    service.definition.path,
-                    f'role {role.name} has no <Variable name="{name}" value="..."> in its'
-                    f" {where} environment",
-                )
-            found.update(given)
-        if len(found) > 1:
-            raise ModelError(
-                service.definition.path,
-                f"role {role.name} gives {name} different values: {', '.join(sorted(found))}",
-            )
-        values[name] = found.pop()
-    if not BUILD_PATTERN.match(values[BUILD_VARIABLE]):
-        raise ModelError(
-            service.definition.path,
-            f"role {role.name}: {BUILD_VARIABLE} '{values[BUILD_VARIABLE]}' is not a CPython"
-            " build such as 3.12.10",
-        )
-    return PythonPin(values[BUILD_VARIABLE], values[URL_VARIABLE])
 
 
 def server_packages(service: Service, role: RoleDefinition) -> list[str]:
@@ -537,7 +488,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     service = Service.load()
     roles = roles_to_prepare(service, args.role)
-    pins = {role.name: python_pin(service, role) for role in roles}
+    pins = {role.name: service.python_pin(role) for role in roles}
     downloads: dict[str, Path] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="cloudservice-prepare-") as scratch:

@@ -22,6 +22,7 @@ the role instance in its container instead.
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import os
 import pkgutil
@@ -394,3 +395,56 @@ def main(
             return run_processes(launches)
     except KeyboardInterrupt:
         return INTERRUPTED
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return int(text)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "run",
+        help="run the roles on this machine, as Azure would",
+        description="Run every role (or one) with the environment Azure would give it, from"
+        " ServiceDefinition.csdef and ServiceConfiguration.Local.cscfg. Ctrl+C stops them.",
+    )
+    parser.add_argument("--role", metavar="NAME", help="run this role only")
+    parser.add_argument(
+        "--instances",
+        type=positive,
+        metavar="N",
+        help="instances of each role (default: the count in ServiceConfiguration.Local.cscfg)",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the one --role in this process, without restarts, so that a debugger"
+        " attached to it stops at breakpoints in the role's code",
+    )
+    parser.add_argument(
+        "--containers",
+        action="store_true",
+        help="build each role's image (its Dockerfile) with podman or docker and run the"
+        " roles in containers",
+    )
+    parser.add_argument(
+        "--base-image",
+        metavar="IMAGE",
+        help="with --containers: the Python image to build on (the Dockerfiles' PYTHON_IMAGE)",
+    )
+    parser.set_defaults(func=lambda args: from_arguments(parser, args))
+    return parser
+
+
+def from_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.in_process and (args.role is None or (args.instances or 1) > 1):
+        parser.error(
+            "--in-process runs one instance of one role: give --role NAME (and no --instances)"
+        )
+    if args.containers and args.in_process:
+        parser.error("--in-process runs the role in this process, not in a container: choose one")
+    if args.base_image and not args.containers:
+        parser.error("--base-image is for the images of --containers: give --containers too")
+    return main(args.role, args.instances, args.in_process, args.containers, args.base_image)

@@ -6,6 +6,7 @@ kind have modules of the same names, which one Python process cannot tell apart.
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
@@ -31,3 +32,18 @@ def main(role: str | None = None, pytest_args: list[str] | None = None) -> int:
     for target, code in results.items():
         print(f"  {target.ljust(width)}  {OUTCOMES.get(code, f'ERROR (pytest exit code {code})')}")
     return 0 if all(code == 0 for code in results.values()) else 1
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "test",
+        help="run the tests of every role and of this tool",
+        description="Run each role's tests, then this tool's, each in its own pytest process"
+        " (roles of one kind share module names), and sum up.",
+    )
+    parser.add_argument("--role", metavar="NAME", help="test this role only")
+    parser.add_argument(
+        "pytest_args", nargs="*", metavar="PYTEST_ARG", help="passed to pytest (after --)"
+    )
+    parser.set_defaults(func=lambda args: main(args.role, args.pytest_args))
+    return parser

@@ -10,20 +10,17 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bottle import Bottle, HTTPError, redirect, request, response, static_file, template
+from bottle import Bottle, HTTPError, request, response, static_file, template
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from forwarded_headers import apply_forwarded_headers
+from hardening import HEALTH_PATH, Hardening
 from role_environment import flag, role_instance, running_locally, secret_key
-from security_headers import security_headers
 
 ROLE_NAME = "{{ role.name }}"
 HERE = Path(__file__).resolve().parent
 STATIC_ROOT = str(HERE / "static")
 # One list for every call: Bottle caches compiled templates per lookup list.
 TEMPLATE_LOOKUP = [str(HERE / "views")]
-# The load balancer probes this path over plain http, whatever HTTPS_ONLY says.
-HEALTH_PATH = "/health"
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +39,8 @@ def create_app(config: dict | None = None) -> Bottle:
     app = Site()
     app.config.update({"HTTPS_ONLY": False, "COOKIE_SECURE": True})
     app.config.update(environment_config() if config is None else config)
-    app.add_hook("before_request", before_request)
-    app.add_hook("after_request", add_security_headers)
+    # Bottle hands every request to its wsgi method: wrapped, error pages get the headers too.
+    app.wsgi = Hardening(app.wsgi, app.config)
     app.error(500, callback=server_error)
     app.route("/", callback=home)
     app.route(HEALTH_PATH, callback=health)
@@ -77,27 +74,9 @@ def static(path: str):
     return static_file(path, root=STATIC_ROOT)
 
 
-def before_request() -> None:
-    apply_forwarded_headers(request.environ)
-    if (
-        request.app.config["HTTPS_ONLY"]
-        and request.urlparts.scheme != "https"
-        and request.path != HEALTH_PATH
-    ):
-        redirect(request.url.replace("http://", "https://", 1), 301)
-
-
-def add_security_headers() -> None:
-    """security_headers.py's headers, on every response that does not set its own."""
-    for name, value in security_headers(request.urlparts.scheme == "https").items():
-        if name not in response.headers:
-            response.set_header(name, value)
-
-
 def server_error(error: HTTPError) -> str:
     """An unhandled exception: log it (with its traceback) and answer without details."""
     log.error("%s %s failed:\n%s", request.method, request.path, error.traceback)
-    add_security_headers()  # the error response replaced the headers set so far
     return "Internal Server Error"
 
 

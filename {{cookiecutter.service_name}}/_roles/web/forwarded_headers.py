@@ -1,16 +1,7 @@
 """What to believe of the X-Forwarded-* request headers.
 
-{% if cookiecutter.web_server == "httpplatformhandler" %}
-On the role's VMs, IIS receives each request and HttpPlatformHandler passes it on to
-waitress on 127.0.0.1, adding X-Forwarded-Proto (http or https) and X-Forwarded-For (the
-client's address and port). IIS appends its value to whatever the client sent, so only the
-last entry of each header comes from IIS: that one hop is taken, and only when
-HttpPlatformHandler started this process (it sets HTTP_PLATFORM_PORT) and the request came
-from this machine.
-{% else %}
-On the role's VMs, wfastcgi hands the application the scheme and client address that IIS
-itself saw, so there these headers can only have been written by the client.
-{% endif %}
+{% block on_the_vms %}
+{% endblock %}
 
 On Azure Container Apps (which sets CONTAINER_APP_NAME) a replica is reached only through
 the environment's ingress, which adds its own X-Forwarded-Proto and X-Forwarded-For entries
@@ -36,16 +27,13 @@ FORWARDED_HEADERS = (
     "HTTP_X_FORWARDED_PREFIX",
     "HTTP_X_FORWARDED_PROTO",
 )
-{% if cookiecutter.web_server == "httpplatformhandler" %}
-LOOPBACK = ("127.0.0.1", "::1")
-{% endif %}
+{% block iis_names %}
+{% endblock %}
 
 
 def from_a_trusted_proxy(environ: dict) -> bool:
-{% if cookiecutter.web_server == "httpplatformhandler" %}
-    if os.environ.get("HTTP_PLATFORM_PORT"):  # started by HttpPlatformHandler, behind IIS
-        return environ.get("REMOTE_ADDR") in LOOPBACK
-{% endif %}
+{% block from_iis %}
+{% endblock %}
     return bool(os.environ.get("CONTAINER_APP_NAME"))
 
 

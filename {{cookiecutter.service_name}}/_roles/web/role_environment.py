@@ -95,23 +95,8 @@ def secret_key() -> str:
 
 
 def logging_config() -> dict:
-{% if cookiecutter.web_server == "wfastcgi" %}
-    """Log lines at INFO and above to the WSGI_LOG file when wfastcgi runs the role: it
-    swaps stdout and stderr for per-request buffers, so anything written there is lost.
-    Elsewhere (local runs, tests) to stdout."""
-    if os.environ.get("WSGI_LOG"):
-        handler = {
-            "class": "logging.FileHandler",
-            "filename": os.environ["WSGI_LOG"],
-            "encoding": "utf-8",
-        }
-    else:
-        handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}
-{% else %}
-    """Log lines at INFO and above to stdout, which HttpPlatformHandler writes to its log
-    file on the VMs and ``python -m cloudservice run`` shows prefixed with the role."""
-    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stdout"}
-{% endif %}
+{% block log_handler %}
+{% endblock %}
     return {
         "version": 1,
         "disable_existing_loggers": False,

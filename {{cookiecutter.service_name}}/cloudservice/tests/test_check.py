@@ -39,6 +39,26 @@ def test_a_setting_without_a_value_and_one_not_declared(copy):
     ]
 
 
+def test_a_setting_that_no_variable_reads(copy):
+    """Declared and valued, but never passed to the role's processes on the VMs."""
+    role = copy.roles[-1]
+    definition = copy.root / "ServiceDefinition.csdef"
+    text = definition.read_text(encoding="utf-8")
+    element = "WebRole" if role.web else "WorkerRole"
+    start = text.index(f'<{element} name="{role.name}"')
+    end = text.index(f"</{element}>", start)
+    variable = re.compile(r'<Variable name="APPLICATIONINSIGHTS_CONNECTION_STRING">.*?</Variable>')
+    definition.write_text(text[:start] + variable.sub("", text[start:end]) + text[end:], "utf-8")
+    assert lines(copy.root) == [
+        f"ServiceDefinition.csdef: role {role.name} declares the setting"
+        " APPLICATIONINSIGHTS_CONNECTION_STRING, but no <Variable> of its <Runtime><Environment>"
+        ' reads it (<RoleInstanceValue xpath="/RoleEnvironment/CurrentInstance/'
+        "ConfigurationSettings/ConfigurationSetting"
+        "[@name='APPLICATIONINSIGHTS_CONNECTION_STRING']/@value\" />): its"
+        " processes on the VMs would not see it"
+    ]
+
+
 def test_deploy_parameters_must_match_the_cloud_instances(copy):
     path = copy.root / check.DEPLOY_PARAMETERS
     parameters = json.loads(path.read_text(encoding="utf-8"))

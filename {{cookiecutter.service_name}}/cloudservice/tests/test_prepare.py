@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudservice import package, prepare
+from cloudservice import model, package, prepare
 from cloudservice.model import ModelError, Service
 from cloudservice.tests.solution_copy import copy_solution, edit
 
@@ -75,24 +75,24 @@ def nuget_package(path: Path, executable: str = prepare.PYTHON_EXE) -> str:
 
 
 def test_the_pin_is_read_from_the_role_environment(copy):
-    pin = prepare.python_pin(copy, copy.roles[0])
-    assert prepare.BUILD_PATTERN.match(pin.build)
+    pin = copy.python_pin(copy.roles[0])
+    assert model.BUILD_PATTERN.match(pin.build)
     assert pin.version == ".".join(pin.build.split(".")[:2])
     assert pin.url.endswith(f"python.{pin.build}.nupkg")
 
 
 def test_a_pin_that_differs_between_task_and_runtime_is_refused(copy):
-    pin = prepare.python_pin(copy, copy.roles[0])
+    pin = copy.python_pin(copy.roles[0])
     edit(copy.root / "ServiceDefinition.csdef", f'value="{pin.build}"', 'value="3.9.1"')
     values = ", ".join(sorted([pin.build, "3.9.1"]))
     with pytest.raises(ModelError, match=f"gives PYTHON_BUILD different values: {values}$"):
         reloaded = Service.load(copy.root)
-        prepare.python_pin(reloaded, reloaded.roles[0])
+        reloaded.python_pin(reloaded.roles[0])
 
 
 def test_wheels_follow_the_markers_of_windows_and_are_reused(copy, index):
     role = copy.roles[0]
-    pin = prepare.python_pin(copy, role)
+    pin = copy.python_pin(role)
     wheelhouse = copy.folder(role) / prepare.WHEELHOUSE
     wheelhouse.mkdir(parents=True)
     make_wheel(wheelhouse, "stale")
@@ -115,7 +115,7 @@ def test_a_requirement_the_index_lacks_stops_with_its_name(copy, index):
     role = copy.roles[0]
     (copy.folder(role) / "requirements.txt").write_text("demo\nnot-there>=2\n", encoding="utf-8")
     with pytest.raises(prepare.PrepareError) as raised:
-        prepare.prepare_wheelhouse(copy, role, prepare.python_pin(copy, role), index)
+        prepare.prepare_wheelhouse(copy, role, copy.python_pin(role), index)
     assert str(raised.value).startswith(
         f"{role.name}/requirements.txt: not-there>=2 has no wheel for Windows x64 and CPython"
     )
@@ -124,7 +124,7 @@ def test_a_requirement_the_index_lacks_stops_with_its_name(copy, index):
 
 def test_python_is_unpacked_once_and_then_left_alone(copy, tmp_path, capsys):
     role = copy.roles[0]
-    pin = prepare.python_pin(copy, role)
+    pin = copy.python_pin(role)
     url = nuget_package(tmp_path / "python.nupkg")
     home = copy.folder(role) / prepare.PYTHON_HOME
     prepare.prepare_python(copy, role, pin, url, {}, tmp_path)
@@ -148,7 +148,7 @@ def test_what_is_not_a_python_package_is_refused(copy, tmp_path, content, messag
     else:
         url = nuget_package(path, executable=content)
     with pytest.raises(prepare.PrepareError, match=message):
-        prepare.prepare_python(copy, role, prepare.python_pin(copy, role), url, {}, tmp_path)
+        prepare.prepare_python(copy, role, copy.python_pin(role), url, {}, tmp_path)
     assert not (copy.folder(role) / prepare.PYTHON_HOME).exists()
 
 
@@ -219,7 +219,7 @@ def test_pip_output_is_read_for_saved_files_and_the_missing_requirement():
 
 def test_a_prepared_role_is_ready_to_package_until_its_requirements_change(copy, index, tmp_path):
     role = copy.roles[0]
-    pin = prepare.python_pin(copy, role)
+    pin = copy.python_pin(role)
     prepare.prepare_wheelhouse(copy, role, pin, index)
     assert package.unprepared(copy, role) == f"{role.name} has no Python {pin.build} in bin/python"
     prepare.prepare_python(copy, role, pin, nuget_package(tmp_path / "python.nupkg"), {}, tmp_path)

@@ -1,4 +1,3 @@
-{% set httpplatform = cookiecutter.web_server == 'httpplatformhandler' %}
 <#
 .SYNOPSIS
     Prepares an instance of the {{ role.name }} role: Python{{ ', its packages and IIS' if role.web else ' and its packages' }}.
@@ -14,12 +13,9 @@
        else the build pinned by PYTHON_BUILD and PYTHON_PACKAGE_URL in ServiceDefinition.csdef,
        downloaded from nuget.org and unpacked once per machine.
     2. Packages: requirements.txt, from bin\wheelhouse when it is there, else from PyPI.
-{% if role.web and httpplatform %}
-    3. IIS: the HttpPlatformHandler module, installed when missing; then the site's
-       web.config gets the absolute paths and the role's settings.
-{% elif role.web %}
-    3. IIS: FastCGI enabled, wfastcgi registered as a FastCGI application; then the site's
-       web.config gets the absolute paths and the role's settings.
+{% if role.web %}
+    3. IIS: the web server that bin\WebServer.ps1 sets up; then the site's web.config gets
+       the absolute paths and the role's settings.
 {% endif %}
 #>
 
@@ -48,20 +44,8 @@ $RoleModelNamespace = 'http://schemas.microsoft.com/ServiceHosting/2008/10/Servi
 $SiteLogFolder = Join-Path $LogFolder 'Site'
 $InetSrv = Join-Path $env:SystemRoot 'System32\inetsrv'
 $AppCmd = Join-Path $InetSrv 'appcmd.exe'
-{% if httpplatform %}
-$HttpPlatformHandlerUrl = 'https://go.microsoft.com/fwlink/?LinkId=690721'
-{% else %}
-# The FastCGI application's settings that let requests finish before IIS recycles or stops
-# python.exe: IIS first signals wfastcgi, which finishes the request in hand and exits, and
-# kills the process only signalBeforeTerminateSeconds later. A request may take two minutes,
-# as long as the other web server's web.config allows, instead of FastCGI's default 90
-# seconds, of which at most 30 without output.
-$FastCgiSettings = [ordered]@{
-    signalBeforeTerminateSeconds = '30'
-    requestTimeout = '120'
-    activityTimeout = '120'
-}
-{% endif %}
+# How IIS runs the site: Install-WebServer, Update-WebConfig and what they need.
+. (Join-Path $PSScriptRoot 'WebServer.ps1')
 # IIS runs the site's processes as application pool identities, which are all members of
 # IIS_IUSRS (this SID, the same in every language of Windows).
 $IisUsers = '*S-1-5-32-568'
@@ -140,22 +124,6 @@ function Invoke-Native {
         throw "$(Split-Path -Leaf $FilePath) exited with code $exitCode"
     }
 }
-{% if role.web and not httpplatform %}
-
-function Get-NativeOutput {
-    # Runs a program and returns what it writes to stdout; fails unless it exits with 0.
-    param(
-        [Parameter(Mandatory)] [string] $FilePath,
-        [string[]] $ArgumentList = @()
-    )
-    Assert-Program -FilePath $FilePath
-    $output = & $FilePath @ArgumentList
-    if ($LASTEXITCODE -ne 0) {
-        throw "$(Split-Path -Leaf $FilePath) $($ArgumentList -join ' ') exited with code $LASTEXITCODE"
-    }
-    return ($output -join [Environment]::NewLine).Trim()
-}
-{% endif %}
 
 function Save-Download {
     # Downloads a file; a network hiccup gets two more tries.
@@ -247,81 +215,6 @@ function Invoke-PipInstall {
     Invoke-Native -FilePath $Python -ArgumentList ($pipInstall + @(Get-PackageSource) + $Packages)
 }
 {% if role.web %}
-{% if httpplatform %}
-
-function Install-HttpPlatformHandler {
-    # The IIS module that starts waitress and forwards requests to it.
-    $module = Join-Path $InetSrv 'httpPlatformHandler.dll'
-    if (Test-Path -LiteralPath $module) {
-        Write-Log "$module is there."
-        return
-    }
-    $msi = Join-Path $env:TEMP 'httpPlatformHandler_amd64.msi'
-    $msiLog = Join-Path $LogFolder 'HttpPlatformHandler-install.log'
-    Save-Download -Uri $HttpPlatformHandlerUrl -OutFile $msi
-    Write-Log "Installing $msi (installer log: $msiLog)"
-    $installer = Start-Process -FilePath 'msiexec.exe' -Wait -PassThru `
-        -ArgumentList "/i `"$msi`" /quiet /norestart /l*v `"$msiLog`""
-    # 3010: installed, and Windows asks for a restart; IIS loads the module when it starts the site.
-    if ($installer.ExitCode -ne 0 -and $installer.ExitCode -ne 3010) {
-        throw "msiexec exited with code $($installer.ExitCode); see $msiLog"
-    }
-    if (-not (Test-Path -LiteralPath $module)) {
-        throw "the installer finished but $module is missing; see $msiLog"
-    }
-}
-{% else %}
-
-function Enable-FastCgi {
-    # IIS's FastCGI module comes with the CGI feature of the Web Server role.
-    if (Test-Path -LiteralPath (Join-Path $InetSrv 'iisfcgi.dll')) {
-        Write-Log 'IIS FastCGI is enabled.'
-        return
-    }
-    # 3010: enabled, and Windows asks for a restart; IIS loads the module when it starts the site.
-    Invoke-Native -FilePath 'dism.exe' -SuccessCodes 0, 3010 -ArgumentList `
-        '/Online', '/Enable-Feature', '/FeatureName:IIS-CGI', '/All', '/Quiet', '/NoRestart'
-}
-
-function Get-WfastcgiScript {
-    # The path of wfastcgi.py in the role's Python, which IIS passes to python.exe.
-    param([Parameter(Mandatory)] [string] $Python)
-    $script = Get-NativeOutput -FilePath $Python -ArgumentList '-c', 'import wfastcgi; print(wfastcgi.__file__)'
-    # IIS splits the FastCGI command line on spaces.
-    if ("$Python$script" -match '\s') {
-        throw "FastCGI cannot use paths with spaces: '$Python' and '$script'; set PYTHON to a Python installed in a folder without spaces"
-    }
-    return $script
-}
-
-function Register-FastCgiApplication {
-    # Adds python.exe + wfastcgi.py to IIS's FastCGI applications, or brings the settings of
-    # the one already there up to date.
-    param(
-        [Parameter(Mandatory)] [string] $Python,
-        [Parameter(Mandatory)] [string] $Script
-    )
-    $application = "[fullPath='$Python',arguments='$Script']"
-    [xml] $section = Get-NativeOutput -FilePath $AppCmd -ArgumentList 'list', 'config', '/section:system.webServer/fastCGI'
-    $registered = $section.SelectNodes('//application') |
-        Where-Object { $_.GetAttribute('fullPath') -eq $Python -and $_.GetAttribute('arguments') -eq $Script } |
-        Select-Object -First 1
-    if ($null -eq $registered) {
-        $settings = ($FastCgiSettings.GetEnumerator() | ForEach-Object { ",$($_.Key)='$($_.Value)'" }) -join ''
-        Invoke-Native -FilePath $AppCmd -ArgumentList 'set', 'config', '/section:system.webServer/fastCGI', `
-            "/+[fullPath='$Python',arguments='$Script'$settings]"
-        return
-    }
-    foreach ($setting in $FastCgiSettings.GetEnumerator()) {
-        # appcmd lists only the attributes that differ from IIS's defaults.
-        if ($registered.GetAttribute($setting.Key) -ne $setting.Value) {
-            Invoke-Native -FilePath $AppCmd -ArgumentList 'set', 'config', '/section:system.webServer/fastCGI', `
-                "/$application.$($setting.Key):$($setting.Value)"
-        }
-    }
-    Write-Log "The FastCGI application $Python|$Script is registered."
-}
-{% endif %}
 
 function Unlock-IisSection {
     # Lets the site's web.config set this configuration section.
@@ -348,13 +241,8 @@ function Set-SiteVariable {
         [Parameter(Mandatory)] [string] $Name,
         [AllowEmptyString()] [string] $Value
     )
-{% if httpplatform %}
-    $entry = $Parent.SelectNodes('environmentVariable') |
-        Where-Object { $_.GetAttribute('name') -eq $Name } | Select-Object -First 1
-{% else %}
-    $entry = $Parent.SelectNodes('add') |
-        Where-Object { $_.GetAttribute('key') -eq $Name } | Select-Object -First 1
-{% endif %}
+    $entry = $Parent.SelectNodes($SiteVariable.Element) |
+        Where-Object { $_.GetAttribute($SiteVariable.Key) -eq $Name } | Select-Object -First 1
     if (-not $Value) {
         if ($null -ne $entry) {
             $Parent.RemoveChild($entry) | Out-Null
@@ -362,13 +250,8 @@ function Set-SiteVariable {
         return
     }
     if ($null -eq $entry) {
-{% if httpplatform %}
-        $entry = $Parent.OwnerDocument.CreateElement('environmentVariable')
-        $entry.SetAttribute('name', $Name)
-{% else %}
-        $entry = $Parent.OwnerDocument.CreateElement('add')
-        $entry.SetAttribute('key', $Name)
-{% endif %}
+        $entry = $Parent.OwnerDocument.CreateElement($SiteVariable.Element)
+        $entry.SetAttribute($SiteVariable.Key, $Name)
         $Parent.AppendChild($entry) | Out-Null
     }
     $entry.SetAttribute('value', $Value)
@@ -455,55 +338,6 @@ function Find-SiteRoot {
     Write-Log "The role model puts the site $SiteName in $folder"
     return $folder
 }
-{% if httpplatform %}
-
-function Update-WebConfig {
-    # Gives the site's web.config the absolute paths and the role's settings. Every value is
-    # set, never appended, so the file comes out the same however often this runs.
-    param(
-        [Parameter(Mandatory)] [string] $Python,
-        [Parameter(Mandatory)] [string] $SiteRoot
-    )
-    $webConfig = Join-Path $SiteRoot 'web.config'
-    $document = Read-XmlDocument -Path $webConfig
-    $httpPlatform = $document.SelectSingleNode('/configuration/system.webServer/httpPlatform')
-    $variables = $document.SelectSingleNode('/configuration/system.webServer/httpPlatform/environmentVariables')
-    if ($null -eq $variables) {
-        throw "$webConfig has no system.webServer/httpPlatform/environmentVariables element"
-    }
-    $httpPlatform.SetAttribute('processPath', $Python)
-    $httpPlatform.SetAttribute('stdoutLogFile', (Join-Path $SiteLogFolder 'python-stdout'))
-    Set-SiteVariable -Parent $variables -Name 'PYTHONPATH' -Value $SiteRoot
-    Copy-RoleVariables -Parent $variables
-    Save-XmlDocument -Document $document -Path $webConfig
-    Write-Log "Updated $webConfig"
-}
-{% else %}
-
-function Update-WebConfig {
-    # Gives the site's web.config the absolute paths and the role's settings (wfastcgi puts
-    # appSettings into os.environ). Every value is set, never appended, so the file comes out
-    # the same however often this runs.
-    param(
-        [Parameter(Mandatory)] [string] $Python,
-        [Parameter(Mandatory)] [string] $Script,
-        [Parameter(Mandatory)] [string] $SiteRoot
-    )
-    $webConfig = Join-Path $SiteRoot 'web.config'
-    $document = Read-XmlDocument -Path $webConfig
-    $handler = $document.SelectSingleNode("/configuration/system.webServer/handlers/add[@modules='FastCgiModule']")
-    $appSettings = $document.SelectSingleNode('/configuration/appSettings')
-    if ($null -eq $handler -or $null -eq $appSettings) {
-        throw "$webConfig needs appSettings and a handler with modules='FastCgiModule'"
-    }
-    $handler.SetAttribute('scriptProcessor', "$Python|$Script")
-    Set-SiteVariable -Parent $appSettings -Name 'PYTHONPATH' -Value $SiteRoot
-    Set-SiteVariable -Parent $appSettings -Name 'WSGI_LOG' -Value (Join-Path $SiteLogFolder 'wfastcgi.log')
-    Copy-RoleVariables -Parent $appSettings
-    Save-XmlDocument -Document $document -Path $webConfig
-    Write-Log "Updated $webConfig"
-}
-{% endif %}
 {% endif %}
 
 try {
@@ -513,31 +347,14 @@ try {
     $python = Invoke-Step 'Find or install Python' { Install-Python }
     Invoke-Step 'Install pip' { Install-Pip -Python $python }
     Invoke-Step 'Install requirements.txt' { Invoke-PipInstall -Python $python -Packages '-r', $Requirements }
-{% if role.web and httpplatform %}
-    Invoke-Step 'Install waitress' { Invoke-PipInstall -Python $python -Packages 'waitress' }
-    Invoke-Step 'Install HttpPlatformHandler' { Install-HttpPlatformHandler }
-    Invoke-Step 'Let web.config configure handlers and httpPlatform' {
-        Unlock-IisSection -Section 'system.webServer/handlers'
-        Unlock-IisSection -Section 'system.webServer/httpPlatform'
-    }
+{% if role.web %}
+    Install-WebServer -Python $python
     Invoke-Step 'Give IIS access to Python and the site logs' {
         Grant-IisAccess -Path (Split-Path -Parent $python) -Rights RX
         Grant-IisAccess -Path $SiteLogFolder -Rights M
     }
     $siteRoot = Invoke-Step 'Find the site' { Find-SiteRoot }
     Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -SiteRoot $siteRoot }
-{% elif role.web %}
-    Invoke-Step 'Install wfastcgi' { Invoke-PipInstall -Python $python -Packages 'wfastcgi' }
-    $wfastcgi = Invoke-Step 'Find wfastcgi.py' { Get-WfastcgiScript -Python $python }
-    Invoke-Step 'Enable IIS FastCGI' { Enable-FastCgi }
-    Invoke-Step 'Register the FastCGI application' { Register-FastCgiApplication -Python $python -Script $wfastcgi }
-    Invoke-Step 'Let web.config configure handlers' { Unlock-IisSection -Section 'system.webServer/handlers' }
-    Invoke-Step 'Give IIS access to Python and the site logs' {
-        Grant-IisAccess -Path (Split-Path -Parent $python) -Rights RX
-        Grant-IisAccess -Path $SiteLogFolder -Rights M
-    }
-    $siteRoot = Invoke-Step 'Find the site' { Find-SiteRoot }
-    Invoke-Step 'Update web.config' { Update-WebConfig -Python $python -Script $wfastcgi -SiteRoot $siteRoot }
 {% endif %}
     Write-Log 'Done.'
     Complete-Run -ExitCode 0

@@ -61,18 +61,3 @@ def test_forwarded_headers_from_a_client_are_ignored(client, monkeypatch):
     assert "Strict-Transport-Security" not in response
     assert response.wsgi_request.scheme == "http"
     assert response.wsgi_request.META["REMOTE_ADDR"] == "127.0.0.1"
-{% if cookiecutter.web_server == "httpplatformhandler" %}
-
-
-def test_behind_iis_the_hop_iis_added_is_taken(client, monkeypatch):
-    monkeypatch.setenv("HTTP_PLATFORM_PORT", "50123")
-    # The client wrote the first entries itself; IIS appended the last ones.
-    response = client.get(
-        "/",
-        HTTP_X_FORWARDED_PROTO="http, https",
-        HTTP_X_FORWARDED_FOR="198.51.100.7, 203.0.113.9:51234",
-    )
-    assert response.wsgi_request.scheme == "https"
-    assert response.wsgi_request.META["REMOTE_ADDR"] == "203.0.113.9"
-    assert "Strict-Transport-Security" in response
-{% endif %}

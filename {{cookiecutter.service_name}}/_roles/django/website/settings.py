@@ -83,13 +83,9 @@ if not STATIC_ROOT.is_dir():
 # HTTPS. The cloud endpoint is plain http until the role has a certificate; then
 # HTTPS_ONLY=true redirects http to https. (The load balancer's http probe of /health is
 # answered before the redirect, in pages.middleware.) HSTS goes out on https responses only.
-{% if cookiecutter.web_server == "httpplatformhandler" %}
-# Behind IIS, whether a request came over https is taken from the hop IIS adds to
-# X-Forwarded-Proto (pages.middleware.forwarded_headers), not with SECURE_PROXY_SSL_HEADER,
-# which would believe the first entry: the client's.
-{% else %}
-# wfastcgi passes the request's real scheme, so no proxy header is involved.
-{% endif %}
+# Whether a request came over https is what forwarded_headers.py (run by
+# pages.middleware.forwarded_headers) makes of it, not SECURE_PROXY_SSL_HEADER, which would
+# believe the first X-Forwarded-Proto entry: the client's.
 HTTPS_ONLY = flag("HTTPS_ONLY")
 SECURE_SSL_REDIRECT = HTTPS_ONLY
 SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60

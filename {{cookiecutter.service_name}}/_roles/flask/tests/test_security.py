@@ -107,19 +107,3 @@ def test_forwarded_headers_from_a_client_are_ignored(echo_client, monkeypatch):
         "/echo", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"}
     )
     assert response.json == {"scheme": "http", "remote_addr": "127.0.0.1"}
-{% if cookiecutter.web_server == "httpplatformhandler" %}
-
-
-def test_behind_iis_the_hop_iis_added_is_taken(echo_client, monkeypatch):
-    monkeypatch.setenv("HTTP_PLATFORM_PORT", "50123")
-    # The client wrote the first entries itself; IIS appended the last ones.
-    response = echo_client.get(
-        "/echo",
-        headers={
-            "X-Forwarded-Proto": "http, https",
-            "X-Forwarded-For": "198.51.100.7, 203.0.113.9:51234",
-        },
-    )
-    assert response.json == {"scheme": "https", "remote_addr": "203.0.113.9"}
-    assert "Strict-Transport-Security" in response.headers
-{% endif %}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask
 
+from hardening import Hardening
 from role_environment import flag, running_locally, secret_key
 
-from . import pages, security
+from . import pages
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -19,7 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.config.from_mapping(environment_config() if test_config is None else test_config)
-    security.init_app(app)
+    app.wsgi_app = Hardening(app.wsgi_app, app.config)
     app.register_blueprint(pages.bp)
     return app
 

@@ -91,24 +91,13 @@ def root_logger():
             handler.close()
     root.handlers[:] = handlers
     root.setLevel(level)
-{% if cookiecutter.web_server == "wfastcgi" %}
-
-
-def test_under_wfastcgi_logs_go_to_the_wsgi_log_file(monkeypatch, tmp_path, root_logger):
-    log_file = tmp_path / "wfastcgi.log"
-    monkeypatch.setenv("WSGI_LOG", str(log_file))
-    logging.config.dictConfig(logging_config())
-    logging.getLogger("webapp").warning("disk almost full")
-    for handler in root_logger.handlers:
-        handler.flush()
-    assert "WARNING webapp: disk almost full" in log_file.read_text(encoding="utf-8")
-{% endif %}
+{% block server_tests %}
+{% endblock %}
 
 
 def test_logs_go_to_stdout(monkeypatch, capsys, root_logger):
-{% if cookiecutter.web_server == "wfastcgi" %}
-    monkeypatch.delenv("WSGI_LOG", raising=False)
-{% endif %}
+{% block before_logging %}
+{% endblock %}
     logging.config.dictConfig(logging_config())
     logging.getLogger("webapp").warning("disk almost full")
     assert "WARNING webapp: disk almost full" in capsys.readouterr().out

@@ -1,0 +1,1 @@
+{% include "web/_parts/hardening.py" %}
