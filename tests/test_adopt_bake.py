@@ -305,3 +305,13 @@ def test_a_role_whose_imports_start_below_its_folder_is_served(tmp_path):
             "    print(b''.join(role_wsgi.application(environ, lambda *a: None)).decode().strip())\n")
     served = subprocess.run([sys.executable, "-c", call], cwd=role, capture_output=True, text=True, check=False)
     assert served.stdout.splitlines() == ["ok", "/orders from the shop"], served.stderr
+
+
+def test_only_an_adopted_role_can_be_a_plain_wsgi_role(tmp_path):
+    """The template has no sample of a plain WSGI application: a new role cannot take that kind."""
+    completed = adopt(tmp_path, PLAIN, "roles=Api:wsgi Extra:wsgi")
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [
+        "ERROR: roles: 'Extra' is not a role of the old service, and only an adopted role can be a wsgi role; "
+        "give a new role one of the kinds django, flask, bottle, worker"]
+    assert list(tmp_path.iterdir()) == []
