@@ -487,6 +487,9 @@ def make_plan(answers: dict) -> dict:
     adoption = adopt_roles(answers, roles) if adopting else {}
     return {
         "roles": [asdict(role) for role in roles],
+        # An adopted role's own Python files, which the solution's lint gates leave out.
+        "team_code": [f"{role.name}/{name}" for role in roles if role.adopted
+                      for name in role.adopted.files if name.endswith(".py")],
         **adoption,
         # Answers as the files use them: spaces around a VM size are dropped, and an
         # author of spaces alone is none (no copyright line).

@@ -147,15 +147,18 @@ def test_the_template_wrote_no_jinja_and_none_of_the_kinds_sample_code(baked):
         assert (folder / "bin" / "ConfigureCloudService.ps1").is_file()
 
 
-def test_the_templates_python_passes_ruff(baked):
-    """ruff with the solution's configuration on what the template wrote into the adopted roles
-    (the team's code is theirs; test_generation.py checks the rest of a solution)."""
-    team = {f"{role['name']}/{name}" for role in baked.want["roles"] for name in role["files"]}
-    ours = [path.relative_to(baked.solution).as_posix() for role in baked.want["roles"]
-            for path in (baked.solution / role["name"]).rglob("*.py")
-            if path.relative_to(baked.solution).as_posix() not in team]
-    completed = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise",
-                                *ours], cwd=baked.solution, capture_output=True, text=True, check=False)
+def test_the_lint_gates_pass_with_the_teams_code_left_out(baked):
+    """ruff and bandit as the solution's workflow runs them, on the adopted roles: what the template
+    wrote passes, and the team's own files are left out (pyproject.toml, the workflow's Lint step)."""
+    roles = [role["name"] for role in baked.want["roles"]]
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "--output-format", "concise", *roles],
+                          cwd=baked.solution, capture_output=True, text=True, check=False)
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    workflow = (baked.solution / ".github" / "workflows" / "tests.yml").read_text()
+    bandit = next(line.strip() for line in workflow.splitlines() if "python -m bandit" in line).split()
+    assert bandit[:3] == ["python", "-m", "bandit"]
+    completed = subprocess.run([sys.executable, *bandit[1:]], cwd=baked.solution, capture_output=True, text=True,
+                               check=False)
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
