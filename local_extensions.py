@@ -17,6 +17,12 @@ edited replay file, cruft's stored answers) are checked when the solution folder
 rendered, which is before cookiecutter writes anything. The post-generation hook gets the
 plan through the ``role_plan`` filter: it is made once per set of answers.
 
+Cookiecutter runs the post-generation hook in a Python process of its own, which would
+first import Jinja and compile every template again. So ``files_written`` renders the
+solution's files here, in cookiecutter's process, when cookiecutter renders that hook's
+source: the hook itself then only installs and prints (and under cruft, which does not
+say where the solution is, writes the files itself with the same code).
+
 Cookiecutter renders each answer as a Jinja template, so ``{{ x }}`` in a description
 stopped it with a dump of the whole context and ``{# ... #}`` vanished. An answer is text:
 ``preprocess`` below keeps it as written. Rendered are the template's own sources (the
@@ -160,6 +166,26 @@ def checked_before_writing(answers: dict) -> str:
     return ""
 
 
+def files_written(answers: dict) -> str:
+    """Write the solution's files (the post-generation hook's ``finish_files``) in this
+    process, as cookiecutter renders that hook: "yes" when done. Empty under cruft, which
+    gives no output folder: the hook then writes them itself, the same way."""
+    if "_output_dir" not in answers:
+        return ""
+    import datetime
+
+    from cookiecutter.exceptions import FailedHookException
+
+    solution = Path(answers["_output_dir"], answers["service_name"])
+    year = f"{datetime.datetime.now(datetime.UTC):%Y}"
+    try:
+        hook_module("post_gen_project").finish_files(
+            solution, answers, json.loads(role_plan(answers)), json.loads(template_files()), year)
+    except Exception as error:  # as a failed hook: cookiecutter removes the folder it made
+        raise FailedHookException(f"writing the solution's files failed: {error!r}") from error
+    return "yes"
+
+
 def template_files() -> str:
     """JSON list of the files in the solution's template folder, relative to it: what
     cookiecutter copies into the solution. Cookiecutter renders the hooks with the
@@ -282,6 +308,7 @@ class AnswerChecks(Extension):
         environment.filters["check_answer"] = check_answer
         environment.filters["check_answers"] = check_answers
         environment.filters["role_plan"] = role_plan
+        environment.filters["files_written"] = files_written
         environment.filters["checked_before_writing"] = checked_before_writing
         environment.filters["adopted"] = adopted
         environment.filters["adoption_record"] = adoption_record

@@ -6,6 +6,12 @@
   settings that receives one message per request and deletes it. Timed from the start until
   the last message is deleted. Both log one line per message, as ``main()`` sets logging up
   (to the null device here).
+- Ceiling: what Azurite allows with the worker's shape and nothing of the worker: one
+  receive of BATCH_SIZE messages, then its messages deleted by DELETE_THREADS threads,
+  again and again; no handler, no logging, no telemetry, no back-off. Same client
+  settings and ``raw_response_hook``. The worker's goal is 0.8x this figure.
+- CPU: milliseconds of CPU per message, of this process (the idle worker's few requests
+  included) and of Azurite, over each timed run.
 - Requests per message: every request of the client, counted with ``raw_response_hook``,
   until the last delete. The floor is one delete per message plus one receive per 32.
 - Idle: a worker with the default back-off on an empty queue, running meanwhile in its own
@@ -104,6 +110,20 @@ def time_naive_loop(consumer, settings, count: int) -> dict:
     return result(count, requests, started)
 
 
+def time_ceiling(consumer, settings, count: int) -> dict:
+    requests = Requests(count)
+    with consumer.connect(settings, raw_response_hook=requests) as service:
+        queue = service.get_queue_client(settings.queue_name)
+        with ThreadPoolExecutor(consumer.DELETE_THREADS) as deleter:
+            started = time.perf_counter()
+            while not requests.done.is_set():
+                batch = next(queue.receive_messages(
+                    messages_per_page=consumer.BATCH_SIZE, visibility_timeout=settings.visibility_timeout
+                ).by_page())
+                list(deleter.map(queue.delete_message, batch))
+    return result(count, requests, started)
+
+
 def result(count: int, requests: Requests, started: float) -> dict:
     seconds = requests.done_at - started
     return {
@@ -112,6 +132,31 @@ def result(count: int, requests: Requests, started: float) -> dict:
         "requests": requests.total_when_done,
         "requests_per_message": requests.total_when_done / count,
     }
+
+
+class CpuTimes:
+    """CPU seconds used by this process and by Azurite's node process (with psutil, which
+    the solution has through azure-monitor-opentelemetry; without it, this process only).
+    Less sensitive than wall time to other work on a shared machine."""
+
+    def __init__(self, azurite_pid: int):
+        try:
+            import psutil
+        except ImportError:
+            self.azurite = None
+        else:
+            self.azurite = psutil.Process(azurite_pid)
+
+    def read(self) -> tuple[float, float | None]:
+        node = sum(self.azurite.cpu_times()[:2]) if self.azurite else None
+        return time.process_time(), node
+
+    def per_message(self, before: tuple[float, float | None], count: int) -> dict:
+        after = self.read()
+        figures = {"python_cpu_ms_per_message": (after[0] - before[0]) * 1000 / count}
+        if after[1] is not None:
+            figures["azurite_cpu_ms_per_message"] = (after[1] - before[1]) * 1000 / count
+        return figures
 
 
 class IdleWorker:
@@ -172,7 +217,7 @@ def main() -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)
 
     data = Path(tempfile.mkdtemp(prefix="azurite-"))
-    figures: dict = {"worker": [], "naive": []}
+    figures: dict = {"worker": [], "ceiling": [], "naive": []}
     try:
         with azurite.running(data, log=lambda text: print(text, file=sys.stderr)) as storage:
             def settings_for(queue_name: str, **changes):
@@ -184,18 +229,24 @@ def main() -> int:
             idle = IdleWorker(queue_consumer, settings_for(idle_queue), args.idle_window)
             idle.start()
 
-            ways = {"worker": time_worker, "naive": time_naive_loop}
+            ways = {"worker": time_worker, "ceiling": time_ceiling, "naive": time_naive_loop}
             for way, measure in ways.items():  # untimed: warms the client and Azurite
                 name = f"warm-{way}-{uuid.uuid4().hex[:8]}"
                 fill(QueueClient, storage.connection_string, name, 200)
                 measure(queue_consumer, settings_for(name), 200)
+            cpu = CpuTimes(storage.process.pid)
             for round_number in range(args.runs):
-                for way, measure in ways.items():
+                # Every other round in the opposite order, so that a machine slowing down or
+                # speeding up over the run favours no way.
+                order = list(ways) if round_number % 2 == 0 else list(reversed(ways))
+                for way in order:
                     print(f"  worker round {round_number + 1} of {args.runs}: {way}", file=sys.stderr,
                           flush=True)
                     name = f"{way}-{uuid.uuid4().hex[:12]}"
                     fill(QueueClient, storage.connection_string, name, args.messages)
-                    figures[way].append(measure(queue_consumer, settings_for(name), args.messages))
+                    before = cpu.read()
+                    figures[way].append(ways[way](queue_consumer, settings_for(name), args.messages))
+                    figures[way][-1].update(cpu.per_message(before, args.messages))
                     with QueueClient.from_connection_string(storage.connection_string, name) as queue:
                         queue.delete_queue()
             left = idle.started + 2 * idle.window - time.perf_counter()
@@ -209,11 +260,25 @@ def main() -> int:
         "messages": args.messages,
         "messages_per_second": median(r["messages_per_second"] for r in runs),
         "requests_per_message": median(r["requests_per_message"] for r in runs),
+        **{key: median(r[key] for r in runs) for key in runs[0] if key.endswith("_cpu_ms_per_message")},
         "runs": runs,
     } for way, runs in figures.items()}
     summary["worker_over_naive"] = (
         summary["worker"]["messages_per_second"] / summary["naive"]["messages_per_second"]
     )
+    summary["worker_over_ceiling"] = (
+        summary["worker"]["messages_per_second"] / summary["ceiling"]["messages_per_second"]
+    )
+    summary["ceiling_over_naive"] = (
+        summary["ceiling"]["messages_per_second"] / summary["naive"]["messages_per_second"]
+    )
+    if all("azurite_cpu_ms_per_message" in summary[way] for way in ("worker", "ceiling")):
+        def cpu_per_message(way: str) -> float:
+            return (summary[way]["python_cpu_ms_per_message"]
+                    + summary[way]["azurite_cpu_ms_per_message"])
+
+        # What the ratio would be if CPU alone limited both (a loaded machine comes close).
+        summary["ceiling_cpu_over_worker_cpu"] = cpu_per_message("ceiling") / cpu_per_message("worker")
     summary["tunables"] = {"BATCH_SIZE": queue_consumer.BATCH_SIZE,
                            "DELETE_THREADS": queue_consumer.DELETE_THREADS,
                            "FIRST_WAIT_SECONDS": queue_consumer.FIRST_WAIT_SECONDS}

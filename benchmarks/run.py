@@ -6,8 +6,10 @@ Measures, in one run on this machine, several runs each, medians:
    a 12-role solution against the default (bake.py);
 2. install: the default solution's packages the hook's way (uv) against venv + pip,
    warm caches (install.py);
-3. worker: the generated worker against Azurite, against a naive loop; requests per
-   message; requests per minute of an idle worker after a minute (measure_worker.py);
+3. worker: the generated worker against Azurite, against a naive loop and against its
+   ceiling (a bare loop of the worker's batch size and delete threads, on the same Azurite);
+   requests per message; requests per minute of an idle worker after a minute
+   (measure_worker.py);
 4. local run: ``python -m cloudservice run`` until every role is ready (local_run.py);
 5. containers: each role kind's image, built with podman from a local base image, cold
    and after a code-only change, its size against the base, and
@@ -39,8 +41,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "latest.json"
-# Timed runs of each figure, per part: fewer where one run takes long (about 45 s a
-# worker round, 25 s an install round), so that the whole takes well under 10 minutes
+# Timed runs of each figure, per part: fewer where one run takes long (about 65 s a
+# worker round of its three ways, 25 s an install round), so that the whole takes well under 10 minutes
 # (containers adds about 5 more: one cold build per role kind).
 RUNS = {"bake": 5, "install": 3, "worker": 3, "run": 5, "containers": 3}
 

@@ -9,6 +9,9 @@
 Cookiecutter copies the solution tree without rendering it (``_copy_without_render``)
 because most files need the parsed role plan (hooks/plan.py's ``make_plan``), which
 local_extensions.py makes in cookiecutter's own process and renders into ``PLAN`` below.
+Steps 1 and 2 (``finish_files``) run there too, as cookiecutter renders this file, which
+saves this process importing Jinja and compiling every template; only under cruft, which
+gives local_extensions.py no output folder, does this process do them.
 
 Generating again over a solution (``cookiecutter -f``) works: only the files the template
 has (``TEMPLATE_FILES``) are rendered, never a file rendered before nor the team's own
@@ -32,10 +35,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 PLAN = r"""{{ cookiecutter | role_plan }}"""
+# "yes" once local_extensions.py has written the files in cookiecutter's own process
+# (finish_files, called there as this hook is rendered); else this hook writes them.
+FILES_WRITTEN = "{{ cookiecutter | files_written }}"
 # Rendered by local_extensions.py as cookiecutter runs this hook.
 TEMPLATE_FILES = r"""{{ template_files() }}"""
 SOLUTION_AS_TYPED = r'''{{ solution_as_typed(cookiecutter.service_name) | tojson }}'''
@@ -61,10 +65,12 @@ def role_layers(role: dict, web_server: str) -> list[str]:
     return ["common", "web", web_server, role["kind"]] if role["web"] else ["common", role["kind"]]
 
 
-def make_environment(search_path: Path) -> Environment:
+def make_environment(search_path: Path):
     """Strict about undefined names, with block tags that leave no blank lines behind.
     (Plain Jinja: cookiecutter's environment would load local_extensions.py, which this
     process cannot import, and cost the hook about 45 ms of imports.)"""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
     return Environment(
         undefined=StrictUndefined,
         loader=FileSystemLoader(str(search_path)),
@@ -74,7 +80,7 @@ def make_environment(search_path: Path) -> Environment:
     )
 
 
-def render_file(env: Environment, template_name: str, target: Path, context: dict) -> None:
+def render_file(env, template_name: str, target: Path, context: dict) -> None:
     """Render one template to ``target``; a file that renders empty is not written."""
     try:
         source = env.loader.get_source(env, template_name)[0]
@@ -146,7 +152,7 @@ def merge_requirements(theirs: str, needed: list[str]) -> str:
     return start + (newline if start else "") + newline.join([REQUIREMENTS_MARK, *missing]) + newline
 
 
-def materialise_adopted_role(env: Environment, role: dict, target: Path, context: dict) -> None:
+def materialise_adopted_role(env, role: dict, target: Path, context: dict) -> None:
     """An adopted role: the template's infrastructure (role["adopted"]["sources"]), the team's
     own files over it, and their requirements.txt with what the infrastructure needs. The old
     folder is read only when the plan names it (not on a cruft update)."""
@@ -346,17 +352,23 @@ def print_guidance(solution: Path, plan: dict, typed_path: str, installed: bool 
         print(f"  {step}")
 
 
+def finish_files(solution: Path, answers: dict, plan: dict, template_files: list[str], year: str) -> None:
+    """Render the template's files, materialise the roles, write the Container Apps files."""
+    context = {"cookiecutter": {**answers, **plan["cleaned_answers"]}, "year": year,
+               **{key: value for key, value in plan.items() if key != "cleaned_answers"}}
+    render_solution(solution, context, template_files)
+    materialise_roles(solution, context)
+    write_migration(solution, plan)
+    write_container_apps_files(solution)
+
+
 def main() -> int:
     answers = json.loads(ANSWERS)
     plan = json.loads(PLAN)
     solution = Path.cwd()
-
-    answers.update(plan.pop("cleaned_answers"))
-    context = {"cookiecutter": answers, "year": YEAR, **plan}
-    render_solution(solution, context, json.loads(TEMPLATE_FILES))
-    materialise_roles(solution, context)
-    write_migration(solution, plan)
-    write_container_apps_files(solution)
+    if FILES_WRITTEN != "yes":
+        finish_files(solution, answers, plan, json.loads(TEMPLATE_FILES), YEAR)
+    answers.update(plan["cleaned_answers"])
     if not run_by_cookiecutter(answers):
         if not is_scratch_copy(solution):  # `cruft create`: no install here
             print_guidance(solution, plan, json.loads(SOLUTION_AS_TYPED))

@@ -144,3 +144,26 @@ def test_bad_answers_are_refused_by_cruft_too_and_change_nothing(tmp_path):
     assert "ERROR: roles: the role name 'web' is used twice" in updated.stdout + updated.stderr
     after = {p: p.read_bytes() for p in solution.rglob("*") if p.is_file() and ".git" not in p.parts}
     assert after == before
+
+
+def test_the_files_are_the_same_whichever_process_writes_them(tmp_path):
+    """Under cookiecutter the solution's files are written in cookiecutter's own process; under
+    cruft, by the post-generation hook's process: the same code, so the same files."""
+    template = template_repository(tmp_path / "template")
+    answers = {"service_name": "Shop", "roles": "Web:flask Site:django Api:bottle Jobs:worker",
+               "web_server": "wfastcgi", "install_packages": False}
+    cruft("create", str(template), "--no-input", "--output-dir", str(tmp_path / "by-cruft"),
+          "--extra-context", json.dumps(answers), cwd=tmp_path, scratch=tmp_path / "scratch")
+    made = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path / "by-cookiecutter"),
+         str(template), *(f"{key}={value}" for key, value in answers.items())],
+        capture_output=True, text=True, check=False)
+    assert made.returncode == 0, made.stderr
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {path.relative_to(root).as_posix(): path.read_bytes() for path in root.rglob("*")
+                if path.is_file() and path.name not in (".cruft.json", ".local-secret-key")}
+
+    by_cruft, by_cookiecutter = files(tmp_path / "by-cruft" / "Shop"), files(tmp_path / "by-cookiecutter" / "Shop")
+    assert sorted(by_cruft) == sorted(by_cookiecutter)
+    assert [name for name in by_cruft if by_cruft[name] != by_cookiecutter[name]] == []
