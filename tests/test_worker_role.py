@@ -78,3 +78,29 @@ def test_worker_guidance_names_the_queue(solution):
         queue = local_setting(folder, role, "QueueName")
         assert f"`{queue}`" in glance and f"`{queue}-poison`" in glance
         assert f"python -m pytest {role}" in glance
+
+
+DEFAULTS = {  # the worker's constant for an unset setting -> the setting
+    "DEFAULT_QUEUE_NAME": "QueueName",
+    "DEFAULT_MAX_DEQUEUE_COUNT": "MaxDequeueCount",
+    "DEFAULT_VISIBILITY_TIMEOUT": "VisibilityTimeoutSeconds",
+    "DEFAULT_MAX_IDLE_BACKOFF": "MaxIdleBackoffSeconds",
+    "DEFAULT_MESSAGE_ENCODING": "MessageEncoding",
+}
+
+
+def test_an_unset_setting_means_its_cloud_value(solution):
+    """The worker's defaults and the cloud configuration come from one table (hooks/plan.py)."""
+    import ast
+
+    root, workers = solution
+    cloud = ElementTree.parse(root / "ServiceConfiguration.Cloud.cscfg").getroot()
+    for role in workers:
+        tree = ast.parse((root / role / "queue_consumer.py").read_text(encoding="utf-8"))
+        constants = {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+                     if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in DEFAULTS}
+        assert set(constants) == set(DEFAULTS)
+        for constant, setting in DEFAULTS.items():
+            value = cloud.find(f"{CSCFG_NS}Role[@name='{role}']/{CSCFG_NS}ConfigurationSettings/"
+                               f"{CSCFG_NS}Setting[@name='{setting}']").get("value")
+            assert str(constants[constant]) == value, (role, setting)

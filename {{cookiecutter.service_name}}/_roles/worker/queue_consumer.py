@@ -25,7 +25,13 @@ from azure.storage.queue import LinearRetry, QueueClient, QueueMessage, QueueSer
 
 log = logging.getLogger("worker")
 
-DEFAULT_QUEUE_NAME = "{{ role.queue_name }}"
+{% macro cloud_value(name) %}{{ role.settings | selectattr("name", "equalto", name) | map(attribute="cloud") | first }}{% endmacro %}
+# What an unset or empty setting means: its value in ServiceConfiguration.Cloud.cscfg.
+DEFAULT_QUEUE_NAME = "{{ cloud_value("QueueName") }}"
+DEFAULT_MAX_DEQUEUE_COUNT = {{ cloud_value("MaxDequeueCount") }}
+DEFAULT_VISIBILITY_TIMEOUT = {{ cloud_value("VisibilityTimeoutSeconds") }}
+DEFAULT_MAX_IDLE_BACKOFF = {{ cloud_value("MaxIdleBackoffSeconds") }}
+DEFAULT_MESSAGE_ENCODING = "{{ cloud_value("MessageEncoding") }}"
 BATCH_SIZE = 32  # the most one request can receive
 DELETE_THREADS = 8
 FIRST_WAIT_SECONDS = 1.0  # after an empty poll or a storage error; doubles up to the cap
@@ -43,10 +49,10 @@ class SettingError(ValueError):
 class Settings:
     connection_string: str
     queue_name: str = DEFAULT_QUEUE_NAME
-    max_dequeue_count: int = 5
-    visibility_timeout: int = 30
-    max_idle_backoff: float = 60.0
-    message_encoding: str = "text"
+    max_dequeue_count: int = DEFAULT_MAX_DEQUEUE_COUNT
+    visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT
+    max_idle_backoff: float = DEFAULT_MAX_IDLE_BACKOFF
+    message_encoding: str = DEFAULT_MESSAGE_ENCODING
     # Used, with the role's managed identity, when connection_string is empty.
     queue_endpoint: str = ""
 
@@ -82,10 +88,10 @@ class Settings:
                 f"QueueName: '{queue_name}' is not a usable queue name; use 3-56 lower-case "
                 "letters, digits and single hyphens, starting and ending with a letter or digit"
             )
-        encoding = get("MessageEncoding", "text").lower()
+        encoding = get("MessageEncoding", DEFAULT_MESSAGE_ENCODING).lower()
         if encoding not in ("text", "base64"):
             raise SettingError(f"MessageEncoding: '{encoding}' is not offered; use text or base64")
-        backoff = get("MaxIdleBackoffSeconds", "60")
+        backoff = get("MaxIdleBackoffSeconds", str(DEFAULT_MAX_IDLE_BACKOFF))
         if not DECIMAL.match(backoff) or float(backoff) <= 0:
             raise SettingError(
                 f"MaxIdleBackoffSeconds: '{backoff}' is not a number of seconds above 0"
@@ -93,9 +99,14 @@ class Settings:
         return cls(
             connection_string=connection_string,
             queue_name=queue_name,
-            max_dequeue_count=whole_number("MaxDequeueCount", get("MaxDequeueCount", "5"), 1),
+            max_dequeue_count=whole_number(
+                "MaxDequeueCount", get("MaxDequeueCount", str(DEFAULT_MAX_DEQUEUE_COUNT)), 1
+            ),
             visibility_timeout=whole_number(
-                "VisibilityTimeoutSeconds", get("VisibilityTimeoutSeconds", "30"), 1, 7 * 24 * 3600
+                "VisibilityTimeoutSeconds",
+                get("VisibilityTimeoutSeconds", str(DEFAULT_VISIBILITY_TIMEOUT)),
+                1,
+                7 * 24 * 3600,
             ),
             max_idle_backoff=float(backoff),
             message_encoding=encoding,
