@@ -31,6 +31,11 @@ folder's name) and an answer made from others and nothing else, such as
 ``{{ cookiecutter.service_name }}-api``, as cookiecutter allows, when those others are
 answered already (else it too is kept as written).
 
+``adopt_from``, the first question, names an old Visual Studio cloud service to adopt
+(hooks/adopt.py): it is read once a run (``adoption``), the later questions' defaults come
+from it (the ``adopted`` filter), ``__adoption`` keeps its record for cruft, and the new
+solution's folder may not overlap it (``check_output_folder``).
+
 The post-generation hook is rendered with two more functions from here: ``template_files()``
 (what cookiecutter copies into the solution, so that the hook renders those files and no
 others) and ``solution_as_typed()`` (the solution's path as the user can ``cd`` to it).

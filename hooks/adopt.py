@@ -7,6 +7,12 @@ of each role, the configuration settings with their values per .cscfg, and the n
 MIGRATION.md (``render_migration``). A folder it cannot adopt raises hooks/plan.py's
 ``AnswerError`` with the field ``adopt_from``.
 
+``adopt_planned_roles`` then turns the planned roles that the old service has into adopted
+ones (make_plan calls it): the team's entry point or script, VM size, instances, endpoints,
+local storage, certificates and settings, the template's files they get (``adopted_sources``)
+and the text of MIGRATION.md. ``record``/``from_record`` keep what later generations need in
+the answers (``__adoption``), so that `cruft update` never needs the old folder.
+
 The old solutions come in three generations of Visual Studio's tooling: the 2012 Django
 roles (their own setup.cmd and wfastcgi.py), the 2015 PTVS roles (bin\\ps.cmd,
 ConfigureCloudService.ps1, LaunchWorker.ps1) and the 2017 roles from Microsoft's article
