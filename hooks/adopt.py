@@ -1130,7 +1130,8 @@ def service_notes(definition: Node, configurations: dict[str, Node], roles: set[
         if other.tag not in KNOWN_SERVICE_PARTS:
             notes.append(Note(PERSON, f"`{other.quoted()}` not carried: not understood", DEFINITION_FILE, other.line))
     for probe in definition.all("LoadBalancerProbes", "LoadBalancerProbe"):
-        notes.append(Note(CARRIED, f"`{probe.quoted()}`", DEFINITION_FILE, probe.line))
+        notes.append(Note(CHANGED, f"`{probe.quoted()}` replaced by the template's probe of each web role's "
+                          "HttpIn endpoint (GET /health, which role_wsgi.py answers)", DEFINITION_FILE, probe.line))
     for file, configuration in configurations.items():
         for stray in configuration.all("Role"):
             if stray.attrib.get("name", "").lower() not in roles:
@@ -1245,6 +1246,12 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
     for old in adoption.roles:
         if old.name.lower() not in planned:
             notes.append(Note(CHANGED, f"role {old.name} not adopted: the `roles` answer leaves it out"))
+    local = next((name for name in adoption.configurations if ".local." in name.lower()), None)
+    for other in adoption.configurations:
+        if other not in (adoption.cloud_configuration, local):
+            notes.append(Note(PERSON, f"the values of {other} are not carried: the solution has the cloud "
+                              f"configuration (from {adoption.cloud_configuration}) and the local one; copy "
+                              f"ServiceConfiguration.Cloud.cscfg to {other} and set them there", other))
     defaults = adoption.answers()
     own_size = plan.check_vm_size(answers["vm_size"]) == defaults["vm_size"]
     own_count = plan.parse_instance_count(answers["instance_count"]) == int(defaults["instance_count"])

@@ -588,7 +588,7 @@ class TestReport:
 
 
 class TestDefinitionParts:
-    def test_probes_are_carried_and_stray_roles_and_extra_sites_reported(self, tmp_path):
+    def test_probes_are_replaced_and_stray_roles_and_extra_sites_reported(self, tmp_path):
         roles = ('<WebRole name="Web"><Sites><Site name="Web" /><Site name="Admin" physicalDirectory="..\\admin">'
                  '<VirtualApplication name="old" physicalDirectory="..\\old" /></Site></Sites></WebRole>'
                  '<LoadBalancerProbes><LoadBalancerProbe name="health" protocol="http" path="/health" />'
@@ -599,7 +599,8 @@ class TestDefinitionParts:
                                                    '<Role name="Gone" /></ServiceConfiguration>'))
         notes = adopt.analyse(folder).notes
         texts = [(note.section, note.text) for note in notes]
-        assert (adopt.CARRIED, '`<LoadBalancerProbe name="health" protocol="http" path="/health">`') in texts
+        assert any(s == adopt.CHANGED and t.startswith('`<LoadBalancerProbe name="health" protocol="http" '
+                   'path="/health">` replaced by the template\'s probe') for s, t in texts)
         assert any(s == adopt.PERSON and "role `Gone` is configured but not defined" in t for s, t in texts)
         assert any(s == adopt.PERSON and '`<Site name="Admin"' in t for s, t in texts)
         assert any(s == adopt.PERSON and '`<VirtualApplication name="old"' in t for s, t in texts)

@@ -318,3 +318,14 @@ def test_only_an_adopted_role_can_be_a_plain_wsgi_role(tmp_path):
         "ERROR: roles: 'Extra' is not a role of the old service, and only an adopted role can be a wsgi role; "
         "give a new role one of the kinds django, flask, bottle, worker"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_third_configuration_is_left_to_a_person(tmp_path):
+    old = tmp_path / "old" / "StatusService"
+    shutil.copytree(PLAIN.parent, old.parent)
+    shutil.copyfile(old / "ServiceConfiguration.Cloud.cscfg", old / "ServiceConfiguration.Staging.cscfg")
+    completed = adopt(tmp_path / "out", old)
+    assert completed.returncode == 0, completed.stderr
+    person = (tmp_path / "out" / "StatusService" / "MIGRATION.md").read_text().partition("## Needs a person")[2]
+    staging = "ServiceConfiguration.Staging.cscfg"
+    assert f"- `{staging}`: the values of {staging} are not carried" in person
