@@ -31,6 +31,11 @@ folder's name) and an answer made from others and nothing else, such as
 ``{{ cookiecutter.service_name }}-api``, as cookiecutter allows, when those others are
 answered already (else it too is kept as written).
 
+``adopt_from``, the first question, names an old Visual Studio cloud service to adopt
+(hooks/adopt.py): it is read once a run (``adoption``), the later questions' defaults come
+from it (the ``adopted`` filter), ``__adoption`` keeps its record for cruft, and the new
+solution's folder may not overlap it (``check_output_folder``).
+
 The post-generation hook is rendered with two more functions from here: ``template_files()``
 (what cookiecutter copies into the solution, so that the hook renders those files and no
 others) and ``solution_as_typed()`` (the solution's path as the user can ``cd`` to it).
@@ -88,6 +93,7 @@ def role_plan(answers: dict) -> str:
     plan = hook_module("plan")
     planned = json.dumps({name: answers.get(name) for name in plan.PLANNED_ANSWERS}, sort_keys=True)
     try:
+        check_output_folder(answers)
         return plan_as_json(planned)
     except plan.AnswerError as error:
         raise SystemExit(f"ERROR: {error}") from None
@@ -118,7 +124,7 @@ def rerun_command(answers: dict, refused: str) -> str | None:
     given = {
         key: ("yes" if value else "no") if isinstance(value, bool) else str(value)
         for key, value in answers.items()
-        if not key.startswith("_") and key != refused
+        if not key.startswith("_") and key != refused and not (key == "adopt_from" and not value)
     }
     # The user's own options stay as typed; their key=value answers give way to the ones above.
     options = [
@@ -135,7 +141,10 @@ def check_answer(answers: dict, field_name: str) -> str:
     """Check the answer just given; "yes", or exit with ``ERROR: <field>: ...; ...``."""
     plan = hook_module("plan")
     try:
-        plan.check_answer(field_name, answers[field_name])
+        if field_name == "adopt_from":
+            stored_record(answers["adopt_from"]) or adoption(answers["adopt_from"])
+        else:
+            plan.check_answer(field_name, answers[field_name])
     except plan.AnswerError as error:
         message = f"ERROR: {error}"
         rerun = rerun_command(answers, field_name)
@@ -214,6 +223,86 @@ def jinja_string(text: str) -> str:
     return '{{ "' + "".join(escaped) + '" }}'
 
 
+ANALYSED: dict[Path, object] = {}
+
+
+def adoption(answer: object):
+    """The analysis of the old solution an adopt_from answer names (read once a run, whichever
+    answer asks first); None for a new service. Raises the hook's AnswerError, naming the
+    folder as given, for one that cannot be adopted."""
+    folder = str(answer).strip()
+    if not folder:
+        return None
+    if Path(folder).resolve() not in ANALYSED:
+        ANALYSED[Path(folder).resolve()] = hook_module("adopt").analyse(Path(folder))
+    return ANALYSED[Path(folder).resolve()]
+
+
+def adopted(answer: object, field_name: str, default: str) -> str:
+    """The default of an answer: the old solution's (adopt_from), else the template's."""
+    found = adoption(answer)
+    return default if found is None else found.answers()[field_name]
+
+
+def adoption_record(answer: object) -> str:
+    """cookiecutter.json's ``__adoption``: the old service as later generations need it, kept in
+    the answers (cruft's .cruft.json) so that they never need the old folder; empty for a new service."""
+    stored = stored_record(answer)
+    if stored:
+        return stored
+    found = adoption(answer)
+    return "" if found is None else hook_module("adopt").record(found)
+
+
+def stored_record(answer: object) -> str:
+    """Under cruft (update, diff, check), when the old folder is gone: the ``__adoption`` that the
+    solution's .cruft.json keeps from its first generation (cruft renders private answers again)."""
+    folder = str(answer).strip()
+    project = cruft_project()
+    if not folder or Path(folder).is_dir() or project is None:
+        return ""
+    try:
+        state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+        return str(state["context"]["cookiecutter"].get("__adoption") or "")
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def cruft_project() -> Path | None:
+    """The solution that the running ``cruft update``, ``diff`` or ``check`` works on (its
+    --project-dir, else the current folder); None when cruft is not what runs."""
+    if Path(sys.argv[0]).stem != "cruft" or len(sys.argv) < 2 or sys.argv[1] not in ("update", "diff", "check"):
+        return None
+    arguments = sys.argv[2:]
+    for index, argument in enumerate(arguments):
+        if argument in ("-p", "--project-dir") and index + 1 < len(arguments):
+            return Path(arguments[index + 1])
+        if argument.startswith("--project-dir="):
+            return Path(argument.partition("=")[2])
+    return Path()
+
+
+def output_folder() -> Path | None:
+    """The folder cookiecutter writes the solution into: the command's --output-dir, or the
+    output_dir given to cookiecutter() through the Python API (as pytest-cookies does)."""
+    parameters = cli_parameters()
+    if parameters is not None and "output_dir" in parameters:
+        return Path(parameters["output_dir"] or ".")
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_code.co_name == "cookiecutter" and "output_dir" in frame.f_locals:
+            return Path(frame.f_locals["output_dir"] or ".")
+        frame = frame.f_back
+    return None
+
+
+def check_output_folder(answers: dict) -> None:
+    """Stop before anything is written when the new solution's folder and the old one overlap."""
+    folder, output = str(answers.get("adopt_from", "")).strip(), output_folder()
+    if folder and output is not None:
+        hook_module("adopt").check_output_folder(Path(folder), output / str(answers["service_name"]))
+
+
 class AnswerChecks(Extension):
     """The ``check_answer``, ``check_answers`` and ``role_plan`` filters, the post-generation
     hook's two functions, and answers kept as written."""
@@ -225,6 +314,8 @@ class AnswerChecks(Extension):
         environment.filters["role_plan"] = role_plan
         environment.filters["files_written"] = files_written
         environment.filters["checked_before_writing"] = checked_before_writing
+        environment.filters["adopted"] = adopted
+        environment.filters["adoption_record"] = adoption_record
         environment.globals["template_files"] = template_files
         environment.globals["solution_as_typed"] = solution_as_typed
 

@@ -7,6 +7,12 @@ of each role, the configuration settings with their values per .cscfg, and the n
 MIGRATION.md (``render_migration``). A folder it cannot adopt raises hooks/plan.py's
 ``AnswerError`` with the field ``adopt_from``.
 
+``adopt_planned_roles`` then turns the planned roles that the old service has into adopted
+ones (make_plan calls it): the team's entry point or script, VM size, instances, endpoints,
+local storage, certificates and settings, the template's files they get (``adopted_sources``)
+and the text of MIGRATION.md. ``record``/``from_record`` keep what later generations need in
+the answers (``__adoption``), so that `cruft update` never needs the old folder.
+
 The old solutions come in three generations of Visual Studio's tooling: the 2012 Django
 roles (their own setup.cmd and wfastcgi.py), the 2015 PTVS roles (bin\\ps.cmd,
 ConfigureCloudService.ps1, LaunchWorker.ps1) and the 2017 roles from Microsoft's article
@@ -19,6 +25,8 @@ local_extensions.py loads it by path (``hook_module``), as it loads plan.py.
 from __future__ import annotations
 
 import ast
+import dataclasses
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -196,6 +204,7 @@ class Adoption:
     configurations: list[str]
     roles: list[AdoptedRole]
     notes: list[Note] = field(default_factory=list)
+    read: bool = True  # False when made from the record in the answers (the old folder is not read)
 
     @property
     def cloud_configuration(self) -> str:
@@ -1121,7 +1130,8 @@ def service_notes(definition: Node, configurations: dict[str, Node], roles: set[
         if other.tag not in KNOWN_SERVICE_PARTS:
             notes.append(Note(PERSON, f"`{other.quoted()}` not carried: not understood", DEFINITION_FILE, other.line))
     for probe in definition.all("LoadBalancerProbes", "LoadBalancerProbe"):
-        notes.append(Note(CARRIED, f"`{probe.quoted()}`", DEFINITION_FILE, probe.line))
+        notes.append(Note(CHANGED, f"`{probe.quoted()}` replaced by the template's probe of each web role's "
+                          "HttpIn endpoint (GET /health, which role_wsgi.py answers)", DEFINITION_FILE, probe.line))
     for file, configuration in configurations.items():
         for stray in configuration.all("Role"):
             if stray.attrib.get("name", "").lower() not in roles:
@@ -1217,19 +1227,237 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
 
 # --- for the generation step ---------------------------------------------------------------------
 
-REQUIREMENTS_MARK = "# Added for this template's role infrastructure (adopt_from); the lines above are the team's."
+
+ROLE_SOURCES = Path(__file__).resolve().parent.parent / "{{cookiecutter.service_name}}" / "_roles"
+PARTS = "_parts"  # a layer's pieces that its files include, not files of the role
+TEAM_SETTING = "the team's own setting, carried from the old service"
+DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
 
 
-def merge_requirements(theirs: str, needed: list[str]) -> str:
-    """Their requirements.txt unchanged, then the needed requirements they lack in a marked block.
-    Nothing of theirs is removed or re-pinned; their line endings are kept."""
-    have = {requirement_name(line) for line in theirs.splitlines()}
-    missing = [requirement for requirement in needed if requirement_name(requirement) not in have]
-    if not missing:
-        return theirs
-    newline = "\r\n" if "\r\n" in theirs else "\n"
-    start = theirs if not theirs or theirs.endswith(("\n", "\r")) else theirs + newline
-    return start + (newline if start else "") + newline.join([REQUIREMENTS_MARK, *missing]) + newline
+def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
+    """Make each planned role that the old service has into its adopted role, in place: its code,
+    VM size, instances, endpoints, local storage, certificates and settings. A role of the
+    ``roles`` answer that the old service lacks stays a new role of the template. Returns what
+    the plan adds: the text of MIGRATION.md and the summary to print."""
+    plan = plan_module()
+    notes = list(adoption.notes)
+    old_roles = {role.name.lower(): role for role in adoption.roles}
+    planned = {role.name.lower() for role in roles}
+    for old in adoption.roles:
+        if old.name.lower() not in planned:
+            notes.append(Note(CHANGED, f"role {old.name} not adopted: the `roles` answer leaves it out"))
+    local = next((name for name in adoption.configurations if ".local." in name.lower()), None)
+    for other in adoption.configurations:
+        if other not in (adoption.cloud_configuration, local):
+            notes.append(Note(PERSON, f"the values of {other} are not carried: the solution has the cloud "
+                              f"configuration (from {adoption.cloud_configuration}) and the local one; copy "
+                              f"ServiceConfiguration.Cloud.cscfg to {other} and set them there", other))
+    defaults = adoption.answers()
+    own_size = plan.check_vm_size(answers["vm_size"]) == defaults["vm_size"]
+    own_count = plan.parse_instance_count(answers["instance_count"]) == int(defaults["instance_count"])
+    if own_size and own_count:
+        notes.append(Note(CARRIED, "each role's VM size and cloud instance count (vm_size and instance_count "
+                          "were not given other values)"))
+    if not own_size:
+        notes.append(Note(CHANGED, f"every role runs on `{answers['vm_size'].strip()}`, the vm_size answer"))
+    if not own_count:
+        notes.append(Note(CHANGED, f"every role has {answers['instance_count'].strip()} instances in the cloud, "
+                          "the instance_count answer"))
+    taken: set[int] = set()
+    for role in roles:
+        old = old_roles.get(role.name.lower())
+        if old is None:
+            continue
+        if role.web != old.web:
+            raise plan.AnswerError(
+                "roles", f"'{role.name}' is a {'web' if old.web else 'worker'} role in the old service",
+                f"give it {'a web kind' if old.web else 'the worker kind'}, or another name for a new role")
+        if role.kind != old.kind:
+            notes.append(Note(CHANGED, f"role {role.name}: the `roles` answer makes it a {role.kind} role "
+                              f"(it was found to be {old.kind})"))
+        adopt_role_into(role, old, adoption, notes, own_size=own_size, own_count=own_count,
+                        web_server=answers["web_server"])
+        if role.kind == "django":
+            notes.append(Note(PERSON, f"role {role.name}: IIS now hands every request to Django, its static files "
+                              "too, which Django does not serve with DEBUG off: add WhiteNoise "
+                              "(`whitenoise.middleware.WhiteNoiseMiddleware`, as the template's Django roles do) "
+                              "or serve them from blob storage"))
+        taken |= {int(e.attributes["port"]) for e in role.endpoints if e.element == "InputEndpoint"
+                  and e.attributes.get("port", "").isdigit()}
+        if role.port is not None:
+            taken.add(role.port)
+    give_free_ports(roles, old_roles, taken, notes)
+    code = sum(1 for role in roles if role.adopted for name in role.adopted.files if name.endswith(".py"))
+    if code:
+        notes.append(Note(CHANGED, f"the adopted roles' {code} Python file(s) are left out of ruff and bandit "
+                          "(`extend-exclude` in pyproject.toml, the Lint step of .github/workflows/tests.yml) "
+                          "until they meet those rules: take each back in once it does"))
+    if not adoption.read:
+        return {}  # MIGRATION.md was written when the old service was read
+    adopted = replace_notes(adoption, notes)
+    return {"migration": render_migration(adopted), "adoption_summary": summary(adopted)}
+
+
+def replace_notes(adoption: Adoption, notes: list[Note]) -> Adoption:
+    return Adoption(folder=adoption.folder, original_name=adoption.original_name, service_name=adoption.service_name,
+                    os_family=adoption.os_family, configurations=adoption.configurations, roles=adoption.roles,
+                    notes=notes, read=adoption.read)
+
+
+# --- the record in the answers (cruft) -------------------------------------------------------------
+
+
+def template_role_files() -> set[str]:
+    """Every path a layer of the template can write into a role folder, in lower case."""
+    return {path.relative_to(layer).as_posix().lower() for layer in ROLE_SOURCES.iterdir() if layer.is_dir()
+            for path in layer.rglob("*") if path.is_file()}
+
+
+def record(adoption: Adoption) -> str:
+    """What later generations need of the analysis when the old folder is not there (`cruft
+    update` renders the template again from the answers in .cruft.json): the roles as found,
+    their settings' names but never their values, and only those of the team's files that share
+    a path with one of the template's."""
+    clashing = template_role_files()
+    roles = [{
+        "name": role.name, "kind": role.kind, "entry_point": role.entry_point, "vm_size": role.vm_size,
+        "classic_vm_size": role.classic_vm_size, "instances": role.instances,
+        "files": [name for name in role.files if name.lower() in clashing],
+        "settings": [setting.name for setting in role.settings], "settings_module": role.settings_module,
+        "python_path": role.python_path, "wsgi_factory": role.wsgi_factory, "endpoints": role.endpoints,
+        "local_resources": role.local_resources,
+        "certificates": [{**c, "thumbprints": dict(c["thumbprints"])} for c in role.certificates],
+    } for role in adoption.roles]
+    return json.dumps({"folder": adoption.folder.name, "original_name": adoption.original_name,
+                       "service_name": adoption.service_name, "os_family": adoption.os_family,
+                       "configurations": adoption.configurations, "roles": roles}, separators=(",", ":"))
+
+
+def from_record(text: str) -> Adoption:
+    found = json.loads(text)
+    roles = [AdoptedRole(**{**role, "folder": Path(), "settings": [Setting(name) for name in role["settings"]]})
+             for role in found.pop("roles")]
+    return Adoption(**{**found, "folder": Path(found["folder"])}, roles=roles, read=False)
+
+
+def give_free_ports(roles: list, old_roles: dict[str, AdoptedRole], taken: set[int], notes: list[Note]) -> None:
+    """Web roles without a port of their own (new ones, and adopted ones that had no http endpoint)
+    get one that no adopted endpoint uses: 80 when it is free, else the next from 8080."""
+    plan = plan_module()
+    candidates = iter([plan.FIRST_WEB_PORT, *range(plan.NEXT_WEB_PORTS_FROM, 65536)])
+    for role in roles:
+        adopted_port = role.adopted is not None and role.port is not None
+        if not role.web or adopted_port:
+            continue
+        port = next(candidate for candidate in candidates if candidate not in taken)
+        taken.add(port)
+        if role.adopted is not None:
+            notes.append(Note(CHANGED, f"role {role.name}: an http endpoint `HttpIn` on port {port} added "
+                              "(the load balancer probes /health over http)"))
+        role.port = port
+
+
+def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note], own_size: bool,
+                    own_count: bool, web_server: str) -> None:
+    plan = plan_module()
+    cloud = adoption.cloud_configuration
+    local = next((name for name in adoption.configurations if ".local." in name.lower()), None)
+    role.vm_size = old.vm_size if own_size else None
+    role.instances = old.instances.get(cloud, 1) if own_count else None
+    endpoints = [dict(endpoint) for endpoint in old.endpoints]
+    http = next((e for e in endpoints if role.web and e.get("kind") == "InputEndpoint"
+                 and e.get("protocol") == "http" and e.get("port", "").isdigit()), None)
+    if http is not None:
+        endpoints.remove(http)
+        role.port = int(http["port"])
+        if http.get("name") != "HttpIn":
+            notes.append(Note(CHANGED, f"role {role.name}: endpoint `{http.get('name')}` (http, port {role.port}) "
+                              "is named `HttpIn`, with the template's health probe on /health", DEFINITION_FILE))
+    elif role.web:
+        role.port = None  # give_free_ports picks one
+    role.endpoints = []
+    for endpoint in endpoints:
+        attributes = {k: v for k, v in endpoint.items() if k not in ("kind", "loadBalancerProbe")}
+        if "loadBalancerProbe" in endpoint:
+            notes.append(Note(PERSON, f"role {role.name}: endpoint `{attributes.get('name')}` used the load balancer "
+                              f"probe `{endpoint['loadBalancerProbe']}`, which is not carried: it has none now",
+                              DEFINITION_FILE))
+        role.endpoints.append(plan.Endpoint(endpoint.get("kind", "InputEndpoint"), attributes))
+    role.local_resources = [dict(r) for r in old.local_resources if r.get("name", "").lower() != "diagnosticstore"]
+    role.certificates = [
+        plan.Certificate(
+            name=c.get("name", ""), store_location=c.get("storeLocation", "LocalMachine"),
+            store_name=c.get("storeName", "My"), cloud_thumbprint=c["thumbprints"].get(cloud, ""),
+            local_thumbprint=c["thumbprints"].get(local) or c["thumbprints"].get(cloud, ""),
+            permission_level=c.get("permissionLevel"))
+        for c in old.certificates]
+    role.settings = merged_settings(role, old, cloud, local, notes)
+    if role.web:
+        role.wsgi_application = plan.ADOPTED_WSGI_APPLICATION
+    else:
+        role.worker_script = old.entry_point
+    sources, kept = adopted_sources(role, old, web_server)
+    notes.extend(kept_over_template(old, kept))
+    role.adopted = plan.AdoptedCode(
+        entry_point=old.entry_point, factory=old.wsgi_factory, settings_module=old.settings_module,
+        python_path=list(old.python_path), folder=str(old.folder.resolve()) if adoption.read else None,
+        files=list(old.files), kept=kept,
+        sources=sources, requirements=server_requirements(web_server) if role.web else [])
+
+
+# The template's settings an adopted role keeps: those for any code of the role. The others are read
+# only by the kinds' sample applications and the template's queue consumer, which it does not get.
+ADOPTED_TEMPLATE_SETTINGS = ("StorageConnectionString", "APPLICATIONINSIGHTS_CONNECTION_STRING")
+
+
+def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes: list[Note]) -> list:
+    """The template's settings for any role, then the team's; where both have a name, the team's values."""
+    plan = plan_module()
+    settings = {setting.name: setting for setting in role.settings if setting.name in ADOPTED_TEMPLATE_SETTINGS}
+    for theirs in old.settings:
+        cloud_value = theirs.values.get(cloud, "")
+        local_value = theirs.values.get(local, cloud_value) if local else cloud_value
+        if local_value.replace(" ", "").lower().startswith(DEVELOPMENT_STORAGE):
+            local_value = plan.AZURITE_CONNECTION_STRING
+            notes.append(Note(CHANGED, f"role {role.name}: setting `{theirs.name}` is Azurite's connection string "
+                              "locally (its old local value named the retired storage emulator)",
+                              "ServiceConfiguration.Local.cscfg"))
+        if theirs.name in settings:
+            settings[theirs.name] = dataclasses.replace(settings[theirs.name], cloud=cloud_value, local=local_value)
+            notes.append(Note(CHANGED, f"role {role.name}: setting `{theirs.name}` has the old service's values, "
+                              "not the template's"))
+        else:
+            settings[theirs.name] = plan.Setting(theirs.name, cloud=cloud_value, local=local_value,
+                                                 meaning=TEAM_SETTING)
+    return list(settings.values())
+
+
+def adopted_layers(web: bool, web_server: str) -> tuple[str, ...]:
+    """The folders of _roles/ an adopted role is made from, later ones overriding earlier ones."""
+    return ("common", "web", web_server, "adopted", "adopted_web") if web else (
+        "common", "worker", "adopted", "adopted_worker")
+
+
+def server_requirements(web_server: str) -> list[str]:
+    """The requirements the web server's layer adds to every web role (its _parts/requirements.txt)."""
+    text = (ROLE_SOURCES / web_server / PARTS / "requirements.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def adopted_sources(role, old: AdoptedRole, web_server: str) -> tuple[list[str], list[str]]:
+    """The template's files an adopted role gets ("layer/path", a later layer's replacing an
+    earlier one's), and the paths of those that the team's own files replace instead."""
+    plan = plan_module()
+    chosen: dict[str, str] = {}
+    for layer in adopted_layers(role.web, web_server):
+        for path in sorted((ROLE_SOURCES / layer).rglob("*")):
+            relative = path.relative_to(ROLE_SOURCES / layer)
+            source = f"{layer}/{relative.as_posix()}"
+            if path.is_file() and relative.parts[0] != PARTS and not source.startswith(plan.NOT_FOR_ADOPTED):
+                chosen[relative.as_posix()] = source
+    theirs = {name.lower() for name in old.files}
+    kept = sorted(relative for relative in chosen if relative.lower() in theirs)
+    return [source for relative, source in chosen.items() if relative not in kept], kept
 
 
 def kept_over_template(role: AdoptedRole, template_files: list[str]) -> list[Note]:

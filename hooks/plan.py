@@ -16,6 +16,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+# An adopted role is made of the template's infrastructure around the team's own code: the
+# layers of adopted_layers(), without the kinds' sample applications, the tests of them and the
+# layers' _parts. Its web roles are served through a module of their own
+# (_roles/adopted_web/role_wsgi.py), which answers /health; its workers run the team's script,
+# which their one test compiles (_roles/adopted_worker/).
+NOT_FOR_ADOPTED = (
+    "web/security_headers.py", "web/tests/test_entry_point.py", "web/tests/test_served_pages.py",
+    "httpplatformhandler/tests/test_behind_iis.py",
+    "worker/worker.py", "worker/queue_consumer.py", "worker/conftest.py", "worker/requirements.txt", "worker/tests/",
+)
+ADOPTED_WSGI_APPLICATION = "role_wsgi:application"
 
 SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
@@ -189,6 +202,42 @@ KINDS = {
 
 
 @dataclass
+class Endpoint:
+    """An endpoint of an adopted role besides a web role's HttpIn, as its old .csdef had it."""
+
+    element: str  # InputEndpoint, InternalEndpoint or InstanceInputEndpoint
+    attributes: dict[str, str]  # name, protocol, port, ... as written in the .csdef
+
+
+@dataclass
+class Certificate:
+    """A certificate of an adopted role: declared in the .csdef, its thumbprint in each .cscfg."""
+
+    name: str
+    store_location: str
+    store_name: str
+    cloud_thumbprint: str
+    local_thumbprint: str
+    thumbprint_algorithm: str = "sha1"
+    permission_level: str | None = None
+
+
+@dataclass
+class AdoptedCode:
+    """The team's own code of an adopted role (hooks/adopt.py): how it starts, and its files."""
+
+    entry_point: str  # "module:attribute" of the WSGI application, or the worker's script
+    factory: bool = False  # the entry point is called to make the application
+    settings_module: str | None = None  # DJANGO_SETTINGS_MODULE
+    python_path: list[str] = field(default_factory=list)  # role folders the imports also start from
+    folder: str | None = None  # the old role folder, when it is read (not on a cruft update)
+    files: list[str] = field(default_factory=list)  # the team's files, copied from folder
+    kept: list[str] = field(default_factory=list)  # the template's files that theirs replace
+    sources: list[str] = field(default_factory=list)  # the template's files it gets: "layer/path"
+    requirements: list[str] = field(default_factory=list)  # added to theirs when missing
+
+
+@dataclass
 class Role:
     name: str
     kind: str
@@ -199,6 +248,15 @@ class Role:
     app_server: str | None = None  # what serves the application: waitress or uvicorn
     queue_name: str | None = None
     settings: list[Setting] = field(default_factory=list)
+    # What an adopted role brings from its old .csdef and .cscfg files; a new role has none
+    # of it (its VM size and cloud instances are then the vm_size and instance_count answers).
+    vm_size: str | None = None
+    instances: int | None = None
+    endpoints: list[Endpoint] = field(default_factory=list)
+    local_resources: list[dict[str, str]] = field(default_factory=list)  # LocalStorage attributes
+    certificates: list[Certificate] = field(default_factory=list)
+    adopted: AdoptedCode | None = None
+    worker_script: str = "worker.py"  # what a worker's entry point runs, relative to its folder
 
 
 def split_role_answer(answer: str) -> list[tuple[str | None, str]]:
@@ -383,6 +441,8 @@ def check_answer(field_name: str, value: object) -> None:
         check_vm_size(str(value))
     elif field_name == "instance_count":
         parse_instance_count(value)
+    elif field_name == "os_family":
+        check_choice("os_family", str(value).strip(), OS_FAMILIES)
     else:
         raise KeyError(f"no check for the answer {field_name}")
 
@@ -410,9 +470,22 @@ def parse_flag(field_name: str, value: object) -> bool:
 
 # The answers make_plan reads: equal answers make an equal plan.
 PLANNED_ANSWERS = (
-    "service_name", "description", "author_name", "roles", "python_version", "_python_builds",
-    "web_server", "vm_size", "instance_count", "os_family", "install_packages",
+    "adopt_from", "__adoption", "service_name", "description", "author_name", "roles", "python_version",
+    "_python_builds", "web_server", "vm_size", "instance_count", "os_family", "install_packages",
 )
+
+
+def adopt_roles(answers: dict, roles: list[Role]) -> dict:
+    """Make the planned roles that the old service has (adopt_from) its roles, in place; return
+    what the plan adds: MIGRATION.md and the summary to print."""
+    import local_extensions  # the template's root is on sys.path under cookiecutter, cruft and the tests
+
+    adopt = local_extensions.hook_module("adopt")
+    folder, record = str(answers["adopt_from"]).strip(), answers.get("__adoption") or ""
+    if record and not Path(folder).is_dir():
+        # A later generation (`cruft update`) without the old folder: the record of the first one.
+        return adopt.adopt_planned_roles(adopt.from_record(record), roles, answers)
+    return adopt.adopt_planned_roles(local_extensions.adoption(folder), roles, answers)
 
 
 def make_plan(answers: dict) -> dict:
@@ -420,17 +493,24 @@ def make_plan(answers: dict) -> dict:
     check_service_name(answers["service_name"])
     check_one_line("description", answers["description"])
     check_one_line("author_name", answers["author_name"])
+    adopting = bool(str(answers.get("adopt_from") or "").strip())
     roles = plan_roles(answers["roles"])
     check_choice("python_version", answers["python_version"], tuple(answers["_python_builds"]))
     check_choice("web_server", answers["web_server"], WEB_SERVERS)
     check_web_server_serves(roles, answers["web_server"])
     vm_size = check_vm_size(answers["vm_size"])
-    check_choice("os_family", str(answers["os_family"]), OS_FAMILIES)
+    check_choice("os_family", str(answers["os_family"]).strip(), OS_FAMILIES)
+    adoption = adopt_roles(answers, roles) if adopting else {}
     return {
         "roles": [asdict(role) for role in roles],
+        # An adopted role's own Python files, which the solution's lint gates leave out.
+        "team_code": [f"{role.name}/{name}" for role in roles if role.adopted
+                      for name in role.adopted.files if name.endswith(".py")],
+        **adoption,
         # Answers as the files use them: spaces around a VM size are dropped, and an
         # author of spaces alone is none (no copyright line).
-        "cleaned_answers": {"vm_size": vm_size, "author_name": answers["author_name"].strip()},
+        "cleaned_answers": {"vm_size": vm_size, "author_name": answers["author_name"].strip(),
+                            "os_family": str(answers["os_family"]).strip()},
         "instance_count": parse_instance_count(answers["instance_count"]),
         "install_packages": parse_flag("install_packages", answers["install_packages"]),
         "python_build": answers["_python_builds"][answers["python_version"]],

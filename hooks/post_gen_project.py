@@ -118,6 +118,9 @@ def materialise_roles(solution: Path, context: dict) -> None:
     env = make_environment(sources)
     for role in context["roles"]:
         target = solution / role["name"]
+        if role["adopted"]:
+            materialise_adopted_role(env, role, target, {**context, "role": role})
+            continue
         for layer in role_layers(role, context["cookiecutter"]["web_server"]):
             for path in sorted((sources / layer).rglob("*")):
                 relative = path.relative_to(sources / layer)
@@ -125,6 +128,76 @@ def materialise_roles(solution: Path, context: dict) -> None:
                     name = f"{layer}/{relative.as_posix()}"
                     render_file(env, name, target / relative, {**context, "role": role})
     shutil.rmtree(sources)
+
+
+REQUIREMENTS_MARK = "# Added for this template's role infrastructure (adopt_from); the lines above are the team's."
+REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def requirement_name(line: str) -> str | None:
+    """The normalised package name a requirements line asks for (None for options and comments)."""
+    match = REQUIREMENT_NAME.match(line.split("#", 1)[0])
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else None
+
+
+def merge_requirements(theirs: str, needed: list[str]) -> str:
+    """Their requirements.txt unchanged, then the needed requirements they lack in a marked block.
+    Nothing of theirs is removed or re-pinned; their line endings are kept."""
+    have = {requirement_name(line) for line in theirs.splitlines()}
+    missing = [requirement for requirement in needed if requirement_name(requirement) not in have]
+    if not missing:
+        return theirs
+    newline = "\r\n" if "\r\n" in theirs else "\n"
+    start = theirs if not theirs or theirs.endswith(("\n", "\r")) else theirs + newline
+    return start + (newline if start else "") + newline.join([REQUIREMENTS_MARK, *missing]) + newline
+
+
+def materialise_adopted_role(env, role: dict, target: Path, context: dict) -> None:
+    """An adopted role: the template's infrastructure (role["adopted"]["sources"]), the team's
+    own files over it, and their requirements.txt with what the infrastructure needs. The old
+    folder is read only when the plan names it (not on a cruft update)."""
+    adopted = role["adopted"]
+    for name in adopted["sources"]:
+        render_file(env, name, target / name.partition("/")[2], context)
+    theirs = ""
+    if adopted["folder"] and Path(adopted["folder"]).is_dir():
+        folder = Path(adopted["folder"])
+        copy_team_files(folder, [name for name in adopted["files"] if name != "requirements.txt"], target)
+        if "requirements.txt" in adopted["files"]:
+            theirs = read_requirements_text(folder / "requirements.txt")
+    merged = merge_requirements(theirs, adopted["requirements"]) or NO_REQUIREMENTS
+    with (target / "requirements.txt").open("w", encoding="utf-8", newline="") as out:
+        out.write(merged)
+
+
+NO_REQUIREMENTS = "# The role's own code needs no packages beyond the standard library.\n"
+
+
+def read_requirements_text(path: Path) -> str:
+    """A requirements.txt as Windows tools wrote it: UTF-8, or UTF-16 with its BOM
+    (PowerShell's `pip freeze > requirements.txt`)."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+def write_migration(solution: Path, plan: dict) -> Path | None:
+    """MIGRATION.md of an adopted service, at the solution's root."""
+    if not plan.get("migration"):
+        return None
+    path = solution / "MIGRATION.md"
+    path.write_text(plan["migration"], encoding="utf-8")
+    return path
+
+
+def copy_team_files(source: Path, files: list[str], target: Path) -> None:
+    """An adopted role's own files, byte for byte and with their times, over whatever the
+    template wrote at the same path (theirs win); the old folder is only read."""
+    for name in files:
+        destination = target / name
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / name, destination)
 
 
 def write_container_apps_files(solution: Path) -> None:
@@ -238,7 +311,9 @@ def install_packages(solution: Path, plan: dict) -> str | None:
 
 def role_guidance(readme: Path) -> str:
     """The 'At a glance' section of a role's README."""
-    lines = readme.read_text(encoding="utf-8").splitlines()
+    lines = readme.read_text(encoding="utf-8", errors="replace").splitlines() if readme.is_file() else []
+    if GUIDANCE_HEADING not in lines:  # an adopted role's own README.md
+        return f"(its own {readme.name}; see MIGRATION.md)"
     start = lines.index(GUIDANCE_HEADING) + 1
     end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
     return "\n".join(lines[start:end]).strip()
@@ -270,6 +345,8 @@ def print_guidance(solution: Path, plan: dict, typed_path: str, installed: bool 
     if left:
         folders = ", ".join(f"{name}/" for name in left)
         print(f"\nNot roles of these answers, left as they were: {folders} (delete what is no longer wanted).")
+    if plan.get("adoption_summary"):
+        print(f"\n{plan['adoption_summary']} See {solution / 'MIGRATION.md'}.")
     print(f"\nThe solution is in {solution}; its README.md says how to run, test and deploy it. Next:")
     for step in next_steps(solution, plan, typed_path, installed):
         print(f"  {step}")
@@ -281,6 +358,7 @@ def finish_files(solution: Path, answers: dict, plan: dict, template_files: list
                **{key: value for key, value in plan.items() if key != "cleaned_answers"}}
     render_solution(solution, context, template_files)
     materialise_roles(solution, context)
+    write_migration(solution, plan)
     write_container_apps_files(solution)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import re
 import shutil
@@ -51,6 +52,22 @@ except ResourceExistsError:
     pass
 queue.send_message(sys.argv[3])
 """
+
+
+ADOPTED_DEFAULT = re.compile(r"\{\{ cookiecutter\.adopt_from \| adopted\('\w+', '(.*)'\) \}\}")
+
+
+def new_service_default(value):
+    """A question's default for a new service: the template's own inside
+    ``{{ cookiecutter.adopt_from | adopted('name', 'default') }}`` (an adopted one's is the old service's)."""
+    adopted = ADOPTED_DEFAULT.fullmatch(value) if isinstance(value, str) else None
+    return adopted.group(1) if adopted else value
+
+
+def new_service_answers(template: Path) -> dict:
+    """cookiecutter.json's answers for a new service: each default, the first of each choice."""
+    config = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {key: new_service_default(value[0] if isinstance(value, list) else value) for key, value in config.items()}
 
 
 def hook_module(name: str):

@@ -588,7 +588,7 @@ class TestReport:
 
 
 class TestDefinitionParts:
-    def test_probes_are_carried_and_stray_roles_and_extra_sites_reported(self, tmp_path):
+    def test_probes_are_replaced_and_stray_roles_and_extra_sites_reported(self, tmp_path):
         roles = ('<WebRole name="Web"><Sites><Site name="Web" /><Site name="Admin" physicalDirectory="..\\admin">'
                  '<VirtualApplication name="old" physicalDirectory="..\\old" /></Site></Sites></WebRole>'
                  '<LoadBalancerProbes><LoadBalancerProbe name="health" protocol="http" path="/health" />'
@@ -599,7 +599,8 @@ class TestDefinitionParts:
                                                    '<Role name="Gone" /></ServiceConfiguration>'))
         notes = adopt.analyse(folder).notes
         texts = [(note.section, note.text) for note in notes]
-        assert (adopt.CARRIED, '`<LoadBalancerProbe name="health" protocol="http" path="/health">`') in texts
+        assert any(s == adopt.CHANGED and t.startswith('`<LoadBalancerProbe name="health" protocol="http" '
+                   'path="/health">` replaced by the template\'s probe') for s, t in texts)
         assert any(s == adopt.PERSON and "role `Gone` is configured but not defined" in t for s, t in texts)
         assert any(s == adopt.PERSON and '`<Site name="Admin"' in t for s, t in texts)
         assert any(s == adopt.PERSON and '`<VirtualApplication name="old"' in t for s, t in texts)
@@ -626,17 +627,6 @@ class TestDefinitionParts:
 
 
 class TestForTheGenerationStep:
-    def test_their_requirements_are_kept_and_the_missing_ones_added_in_a_marked_block(self):
-        theirs = "Flask==0.10.1\r\n# storage\r\nazure_storage_queue>=12\r\n"
-        merged = adopt.merge_requirements(theirs, ["flask>=3", "waitress>=3", "azure-storage-queue>=12.9"])
-        assert merged == theirs + "\r\n" + adopt.REQUIREMENTS_MARK + "\r\nwaitress>=3\r\n"
-
-    @pytest.mark.parametrize("theirs", ["", "bottle", "bottle\n"])
-    def test_requirements_without_a_final_newline_or_empty(self, theirs):
-        merged = adopt.merge_requirements(theirs, ["waitress"])
-        assert merged.startswith(theirs) and merged.endswith(adopt.REQUIREMENTS_MARK + "\nwaitress\n")
-        assert adopt.merge_requirements(merged, ["waitress"]) == merged
-
     def test_their_files_win_over_the_templates(self, tmp_path):
         role = only_role(solution(tmp_path, WORKER.format("W"), {"W/worker.py": "", "W/README.md": ""}))
         notes = adopt.kept_over_template(role, ["Dockerfile", "README.md", "worker.py", "role_environment.py"])

@@ -82,6 +82,40 @@ def test_create_then_add_a_role_with_cruft_update(tmp_path):
     cruft("check", cwd=solution)
 
 
+def test_an_adopted_solution_takes_template_updates_without_the_old_folder(tmp_path):
+    """`cruft update` renders the template again from .cruft.json: the team's files stay as they
+    are and the old folder is not needed (its record is in the answers, setting values left out)."""
+    fixture = TEMPLATE / "tests" / "fixtures" / "old-solutions" / "ptvs-2015"
+    old = tmp_path / "old"
+    shutil.copytree(fixture, old)
+    template = template_repository(tmp_path / "template")
+    scratch = tmp_path / "scratch"
+    cruft("create", str(template), "--no-input", "--output-dir", str(tmp_path / "out"), "--extra-context",
+          json.dumps({"adopt_from": str(old / "OrdersService")}), cwd=tmp_path, scratch=scratch)
+    solution = tmp_path / "out" / "OrdersService"
+    assert "AccountKey=b3JkZXJzLWtleQ==" in (solution / "ServiceConfiguration.Cloud.cscfg").read_text()
+    assert "AccountKey" not in (solution / ".cruft.json").read_text(), "no setting value in the answers"
+    team = {path.relative_to(solution): path.read_bytes() for role in ("FlaskWebRole", "OrdersWorker")
+            for path in (solution / role).rglob("*") if path.is_file() and (old / role / path.relative_to(
+                solution / role)).is_file() and path.name != "requirements.txt"}
+    assert team, "the team's files were copied"
+    configuration = (solution / "ServiceConfiguration.Cloud.cscfg").read_bytes()
+    commit_all(solution, "adopted")
+    shutil.rmtree(old)
+
+    # The template changes a file of the role infrastructure and one of the Flask sample.
+    (template / "{{cookiecutter.service_name}}" / "_roles" / "web" / "serve.py").open("a").write("# changed\n")
+    (template / "{{cookiecutter.service_name}}" / "_roles" / "flask" / "wsgi.py").open("a").write("# changed\n")
+    subprocess.run([*GIT, "commit", "--quiet", "-am", "change"], cwd=template, check=True)
+    cruft("update", "--skip-apply-ask", cwd=solution, scratch=scratch)
+
+    assert (solution / "FlaskWebRole" / "serve.py").read_text().endswith("# changed\n")
+    assert not (solution / "FlaskWebRole" / "wsgi.py").exists(), "the Flask sample is not an adopted role's"
+    assert {path: (solution / path).read_bytes() for path in team} == team
+    assert (solution / "ServiceConfiguration.Cloud.cscfg").read_bytes() == configuration
+    assert not list(solution.rglob("*.rej"))
+
+
 def test_bad_answers_are_refused_by_cruft_too_and_change_nothing(tmp_path):
     """cruft create and cruft update run cookiecutter's generation in their own process:
     a bad answer is the same one line, and nothing is written or changed."""

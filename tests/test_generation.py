@@ -83,6 +83,8 @@ UNSUPPORTED_COMBINATIONS = [
     ({"vm_size": "Standard D1 v2"}, "vm_size"),
     ({"description": "two\nlines"}, "description"),
     ({"author_name": "Ada\nLovelace"}, "author_name"),
+    ({"os_family": "5"}, "os_family"),
+    ({"os_family": "Windows"}, "os_family"),
     # The solution folder takes the service's name: no Windows device names, in any case.
     *(({"service_name": name}, "service_name") for name in ("con", "CON", "Prn", "aux", "nul", "com1", "LPT9")),
     # Azure's limit: a service definition holds at most 25 roles.
@@ -341,7 +343,7 @@ def test_an_edited_replay_file_is_refused_and_writes_nothing(tmp_path, over_a_so
 
 @pytest.mark.parametrize(
     "answers",
-    [{"install_packages": "maybe"}, {"python_version": "3.9"}, {"web_server": "gunicorn"}, {"os_family": "5"}],
+    [{"install_packages": "maybe"}, {"python_version": "3.9"}, {"web_server": "gunicorn"}],
     ids=combination_id,
 )
 def test_cookiecutter_refuses_values_outside_its_choices(bake, answers):
@@ -450,9 +452,9 @@ def interactive(cwd, typed: list[str], *arguments: str) -> subprocess.CompletedP
 
 
 def test_interactive_answer_is_refused_as_soon_as_it_is_given(tmp_path):
-    completed = interactive(tmp_path, ["con", "A service", "Ada"], str(TEMPLATE))
+    completed = interactive(tmp_path, ["", "con", "A service", "Ada"], str(TEMPLATE))
     assert completed.returncode == 1
-    assert "[1/10]" in completed.stdout and "[2/10]" not in completed.stdout
+    assert "[2/11]" in completed.stdout and "[3/11]" not in completed.stdout
     assert completed.stderr.splitlines()[0] == (
         "ERROR: service_name: 'con' is a reserved device name on Windows; "
         "choose a name other than CON, PRN, AUX, NUL, COM1-9 or LPT1-9")
@@ -462,7 +464,7 @@ def test_interactive_answer_is_refused_as_soon_as_it_is_given(tmp_path):
 def test_a_refused_interactive_run_says_how_to_answer_again(tmp_path):
     """The printed command asks again with every answer given so far as the default."""
     author = "Ada \"the\" O'Brien"
-    completed = interactive(tmp_path, ["Shop", "Takes orders", author, "Web:flask CON:worker"], str(TEMPLATE))
+    completed = interactive(tmp_path, ["", "Shop", "Takes orders", author, "Web:flask CON:worker"], str(TEMPLATE))
     assert completed.returncode == 1
     error, intro, command = completed.stderr.splitlines()
     assert error.startswith("ERROR: roles: 'CON' is a reserved device name")
@@ -474,7 +476,7 @@ def test_a_refused_interactive_run_says_how_to_answer_again(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
     # Enter takes each answer given before; only the refused one is typed again.
-    completed = interactive(tmp_path, ["", "", "", "Web:flask Jobs:worker", "", "", "", "", "", "no"], *again[3:])
+    completed = interactive(tmp_path, ["", "", "", "", "Web:flask Jobs:worker", "", "", "", "", "", "no"], *again[3:])
     assert completed.returncode == 0, completed.stderr
     readme = (tmp_path / "Shop" / "README.md").read_text().splitlines()
     assert readme[2] == "Takes orders"
@@ -482,19 +484,19 @@ def test_a_refused_interactive_run_says_how_to_answer_again(tmp_path):
     assert csdef_roles(tmp_path / "Shop") == [("WebRole", "Web"), ("WorkerRole", "Jobs")]
 
 
-def test_os_family_choices_read_naturally(tmp_path):
-    completed = interactive(tmp_path, ["", "", "", "", "", "", "", "", "2", "no"], str(TEMPLATE))
+def test_os_family_question_names_both_families(tmp_path):
+    completed = interactive(tmp_path, ["", "", "", "", "", "", "", "", "", "6", "no"], str(TEMPLATE))
     assert completed.returncode == 0, completed.stderr
     prompt = " ".join(completed.stdout.split())
-    assert "Guest OS of the role VMs 1 - Windows Server 2022 (OS family 7, recommended) " \
-           "2 - Windows Server 2019 (OS family 6) Choose from [1/2] (1):" in prompt
+    assert "Guest OS family of the role VMs (7 = Windows Server 2022, recommended; " \
+           "6 = Windows Server 2019) (7):" in prompt
     cloud = ElementTree.parse(tmp_path / "MyCloudService" / "ServiceConfiguration.Cloud.cscfg").getroot()
     assert cloud.get("osFamily") == "6"
 
 
 @pytest.mark.parametrize("text", ["{{ x }}", "a }}{{ b", "{% raw %}c", "e {# c #} f"])
 def test_jinja_syntax_typed_interactively_is_kept(tmp_path, text):
-    completed = interactive(tmp_path, ["", text, text, "", "", "", "", "", "", "no"], str(TEMPLATE))
+    completed = interactive(tmp_path, ["", "", text, text, "", "", "", "", "", "", "no"], str(TEMPLATE))
     assert completed.returncode == 0, completed.stderr
     readme = (tmp_path / "MyCloudService" / "README.md").read_text().splitlines()
     assert readme[2] == text

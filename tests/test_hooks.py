@@ -9,12 +9,9 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import hook_module
+from helpers import hook_module, new_service_answers, new_service_default
 
-ANSWERS = {
-    **{k: (v[0] if isinstance(v, list) else v) for k, v in
-       json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()},
-}
+ANSWERS = new_service_answers(TEMPLATE)
 
 
 
@@ -233,7 +230,8 @@ class TestEarlyCheck:
         config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
         keys = list(config)
         free_text = [key for key, value in config.items() if not key.startswith("_") and isinstance(value, str)]
-        assert free_text == ["service_name", "description", "author_name", "roles", "vm_size", "instance_count"]
+        assert free_text == ["adopt_from", "service_name", "description", "author_name", "roles", "vm_size",
+                             "instance_count", "os_family"]
         for key in free_text:
             check = f"__{key}_checked"
             assert keys.index(check) == keys.index(key) + 1
@@ -433,6 +431,8 @@ def test_the_questions_table_shows_every_default():
     for key in questions:
         default = config[key][0] if isinstance(config[key], list) else config[key]
         default = json.dumps(default) if isinstance(default, bool) else default
+        # A new service's default; an adopted one's comes from the old service (adopt_from).
+        default = new_service_default(default)
         assert rows[key] == (f"`{default}`" if default else "(none)"), key
 
 

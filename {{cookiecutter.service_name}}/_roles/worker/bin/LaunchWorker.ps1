@@ -3,7 +3,7 @@
     Runs the worker of {{ role.name }}: `python -u <Script>` from the role folder.
 
 .DESCRIPTION
-    The ProgramEntryPoint of ServiceDefinition.csdef starts `bin\ps.cmd LaunchWorker.ps1 worker.py`
+    The ProgramEntryPoint of ServiceDefinition.csdef starts `bin\ps.cmd LaunchWorker.ps1 {{ role.worker_script | replace("/", "\\") }}`
     after the startup task (ConfigureCloudService.ps1) has installed Python and the packages.
     The worker's output is appended to %DIAGNOSTIC_STORE%\LogFiles\LaunchWorker.log and its
     errors to LaunchWorker.err.log. This script exits with the worker's exit code; when it
