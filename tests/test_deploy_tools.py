@@ -100,7 +100,8 @@ def test_prepare_downloads_windows_wheels_that_cover_every_role(cookies):
         assert names, name
         assert [wheel for wheel in names if not WINDOWS_WHEEL.search(wheel)] == [], name
         assert [path.name for path in folder.iterdir() if path.suffix != ".whl"] == [".prepared.json"]
-        server = [] if name == "WorkerRole" else ["waitress"]
+        # What the start-up task installs from the wheelhouse besides requirements.txt.
+        server = {"WorkerRole": [], DEFAULT_NAMES["fastapi"]: ["uvicorn"]}.get(name, ["waitress"])
         resolved = offline_resolve(solution, name, *server)
         assert resolved.returncode == 0, f"{name}:\n{resolved.stderr}"
     # Django needs tzdata on Windows only: pip on Linux would not download it unasked.
