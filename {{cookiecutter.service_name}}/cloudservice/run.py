@@ -7,14 +7,8 @@ every start. Web roles are served by waitress (uvicorn for ASGI ones) on local p
 exits (see recycle.py). When the local settings point at the storage emulator, Azurite is
 started first (or the one already running is used).
 
-honcho runs the processes and prefixes their output with the role (or instance)
-name; it starts each one through the shell (cmd.exe on Windows, /bin/sh elsewhere),
-so every command line is built by ``command_line``. Added to honcho here, through
-its internals (hence ``honcho<3`` in requirements-dev.txt): on Windows a process is
-stopped with everything it started (honcho would end only the shell); Ctrl+Break
-(Windows) or a closing terminal stop the run like Ctrl+C; a stop in the first moments
-of a run, before every process has started, works; the web role URLs are printed
-once they answer.
+processes.py runs the processes, with honcho, each output line prefixed with the role
+(or instance) name.
 
 With ``--containers``, containers.py builds each role's image and every process is
 the role instance in its container instead.
@@ -23,7 +17,6 @@ the role instance in its container instead.
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import pkgutil
 import re
@@ -32,18 +25,10 @@ import shlex
 import signal
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-
-from honcho.manager import SYSTEM_PRINTER_NAME as SYSTEM
-from honcho.manager import Manager as HonchoManager
-from honcho.printer import Message
-from honcho.printer import Printer as HonchoPrinter
-from honcho.process import Process as HonchoProcess
 
 from cloudservice import azurite, ports
 from cloudservice.environment import Instance, instance_environment
@@ -57,6 +42,9 @@ RECYCLE = Path(__file__).with_name("recycle.py")
 # run line by line, in the encoding run reads it with.
 OUTPUT_ENVIRONMENT = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"}
 INTERRUPTED = 130
+# waitress's command line, as ``python -m waitress`` has it, but with its exit code: that one
+# exits with 0 even when the application cannot be imported, and run would say nothing failed.
+WAITRESS = "import sys; from waitress.runner import run; sys.exit(run())"
 CMD_SPECIAL = re.compile(r'([()\[\]%!^"`<>&|;, *?])')
 # Signals that stop the run besides SIGINT and SIGTERM (which honcho handles):
 # Ctrl+Break on Windows, the terminal closing elsewhere.
@@ -106,13 +94,8 @@ class Launch:
                 self.application,
             ]
         if self.application is not None:
-            return [
-                sys.executable,
-                "-m",
-                "waitress",
-                f"--listen={HOST}:{self.port}",
-                self.application,
-            ]
+            listen = f"--listen={HOST}:{self.port}"
+            return [sys.executable, "-c", WAITRESS, listen, self.application]
         return [sys.executable, str(RECYCLE), sys.executable, self.script]
 
 
@@ -181,131 +164,6 @@ def plan(
                 )
             launches.append(Launch(instance, folder, environment, script=script))
     return launches
-
-
-class Printer(HonchoPrinter):
-    """honcho's printer; a line without a process name is the tool's own and is
-    printed as it is (the role URLs)."""
-
-    def write(self, message: Message) -> None:
-        if message.name is None:
-            print(message.data.rstrip("\n"), file=self.output, flush=True)
-        else:
-            super().write(message)
-
-
-class RoleProcess(HonchoProcess):
-    """honcho's relay of one role process. It must outlive the role process to report
-    its end, so on Windows it also ignores Ctrl+Break (honcho ignores SIGINT and
-    SIGTERM only)."""
-
-    def run(self, events=None, ignore_signals=False):
-        if ignore_signals and hasattr(signal, "SIGBREAK"):
-            signal.signal(signal.SIGBREAK, signal.SIG_IGN)
-        super().run(events, ignore_signals)
-
-
-class WindowsProcessTree:
-    """Stops a process together with every process it started: on Windows honcho
-    would end only the shell, leaving the role's Python process running."""
-
-    taskkill = Path(os.environ.get("SYSTEMROOT", r"C:\Windows"), "System32", "taskkill.exe")
-
-    def terminate(self, pid: int) -> None:
-        command = [str(self.taskkill), "/PID", str(pid), "/T", "/F"]
-        subprocess.run(command, capture_output=True, check=False)
-
-    kill = terminate
-
-
-class Manager(HonchoManager):
-    def __init__(self, printer: Printer):
-        super().__init__(printer)
-        self._process_ctor = RoleProcess
-        if os.name == "nt":
-            self._procmgr = WindowsProcessTree()
-
-    def loop(self) -> None:
-        for signum in EXTRA_STOP_SIGNALS:
-            signal.signal(signum, self._stop_signal)
-        super().loop()
-
-    def _stop_signal(self, signum, frame) -> None:
-        self._system_print(f"{signal.Signals(signum).name} received\n")
-        self.returncode = 128 + signum
-        self.terminate()
-
-    def _killall(self, force: bool = False) -> None:
-        # As honcho's, but a process that is still starting (no pid yet: a stop in the
-        # first moments of a run) is stopped as soon as it has started, where honcho
-        # would fail with a KeyError.
-        starting = []
-        for name, process in self._processes.items():
-            if "returncode" in process:
-                continue
-            if "pid" in process:
-                self._signal(name, process["pid"], force)
-            else:
-                starting.append(name)
-        if starting:
-            threading.Thread(
-                target=self._stop_once_started, args=(starting, force), daemon=True
-            ).start()
-
-    def _stop_once_started(self, names: list[str], force: bool) -> None:
-        while names:
-            for name in list(names):
-                pid = self._processes[name].get("pid")
-                if pid is not None:
-                    self._signal(name, pid, force)
-                    names.remove(name)
-            time.sleep(0.05)
-
-    def _signal(self, name: str, pid: int, force: bool) -> None:
-        self.announce(
-            f"sending {'SIGKILL' if force else 'SIGTERM'} to {name} (pid {pid})\n", SYSTEM
-        )
-        if force:
-            self._procmgr.kill(pid)
-        else:
-            self._procmgr.terminate(pid)
-
-    def announce(self, text: str, name: str | None = None) -> None:
-        """Print a line in turn with the processes' output (from any thread): as honcho's
-        own with ``name`` "system", as it is without a name."""
-        self.events.put(
-            Message(type="line", data=text, time=datetime.datetime.now(), name=name, colour=None)
-        )
-
-
-def announce_urls(manager: Manager, launches: list[Launch], stopped: threading.Event) -> None:
-    """Print ``<Role>: <url>`` for each web role instance once it answers there."""
-    waiting = [launch for launch in launches if launch.url]
-    while waiting and not stopped.wait(0.2):
-        for launch in [launch for launch in waiting if ports.is_listening(launch.port)]:
-            manager.announce(f"{launch.instance.label}: {launch.url}\n")
-            waiting.remove(launch)
-
-
-def run_processes(launches: list[Launch]) -> int:
-    # A role may print what the console cannot show (Windows): show it mangled, not fail.
-    sys.stdout.reconfigure(errors="replace")
-    manager = Manager(Printer(sys.stdout))
-    for launch in launches:
-        manager.add_process(
-            launch.instance.label,
-            command_line(launch.arguments()),
-            env={**os.environ, **launch.environment, **OUTPUT_ENVIRONMENT},
-            cwd=str(launch.folder),
-        )
-    stopped = threading.Event()
-    watcher = threading.Thread(target=announce_urls, args=(manager, launches, stopped), daemon=True)
-    watcher.start()
-    try:
-        manager.loop()
-    finally:
-        stopped.set()
-    return manager.returncode or 0
 
 
 def run_in_process(service: Service, launch: Launch) -> int:
@@ -410,6 +268,8 @@ def main(
                 start_storage_emulator(service, stack)
             if in_process:
                 return run_in_process(service, launches[0])
+            from cloudservice.processes import run_processes  # honcho: a dev tool, needed here only
+
             return run_processes(launches)
     except KeyboardInterrupt:
         return INTERRUPTED

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -11,12 +13,12 @@ import time
 import pytest
 
 from cloudservice.model import SOLUTION
+from cloudservice.processes import Manager, Printer
 from cloudservice.recycle import FIRST_DELAY, LONGEST_DELAY, next_delay
 from cloudservice.run import (
     EXTRA_STOP_SIGNALS,
     RECYCLE,
-    Manager,
-    Printer,
+    WAITRESS,
     command_line,
     plan,
     uses_storage_emulator,
@@ -86,13 +88,35 @@ def test_every_instance_gets_a_process(runnable_copy):
             if web_config.asgi:
                 server = ["uvicorn", "--host=127.0.0.1", f"--port={launch.port}"]
                 server.append("--no-proxy-headers")
+                assert arguments == [sys.executable, "-m", *server, web_config.wsgi_application]
             else:
-                server = ["waitress", f"--listen=127.0.0.1:{launch.port}"]
-            assert arguments == [sys.executable, "-m", *server, web_config.wsgi_application]
+                server = ["-c", WAITRESS, f"--listen=127.0.0.1:{launch.port}"]
+                assert arguments == [sys.executable, *server, web_config.wsgi_application]
             assert launch.url == f"http://127.0.0.1:{launch.port}/"
         else:
             script = launch.instance.role.entry_point_script()
             assert arguments == [sys.executable, str(RECYCLE), sys.executable, script]
+
+
+def test_a_web_role_that_cannot_start_fails_its_process(runnable_copy):
+    """An application that cannot be imported ends the role's process with an error, so that
+    run reports it stopped with that code and exits with it."""
+    configuration = runnable_copy.configuration("Local")
+    for launch in plan(runnable_copy, configuration, list(runnable_copy.roles)):
+        if launch.application is None:
+            continue
+        broken = dataclasses.replace(launch, application="no_such_module_of_the_role:app")
+        completed = subprocess.run(
+            broken.arguments(),
+            cwd=launch.folder,
+            env={**os.environ, **launch.environment},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode != 0, launch.instance.label
+        assert "no_such_module_of_the_role" in completed.stdout + completed.stderr
 
 
 def test_a_role_run_alone_keeps_its_port(runnable_copy):
