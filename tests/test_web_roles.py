@@ -393,3 +393,10 @@ def test_requirements_resolve_to_windows_wheels(solution, tmp_path, python_versi
         capture_output=True, text=True, check=False, timeout=300,
     )
     assert completed.returncode == 0, completed.stderr
+
+
+def test_every_web_kind_of_the_table_is_served_here():
+    """The tests above serve one role of each web kind: a kind added to KINDS must be here too."""
+    web_kinds = {kind.name for kind in KIND_TABLE.values() if kind.web}
+    assert set(ROLES.values()) == web_kinds
+    assert set(STATIC_FILES) == web_kinds
