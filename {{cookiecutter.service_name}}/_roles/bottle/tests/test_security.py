@@ -10,16 +10,6 @@ from role_environment import SettingError
 from webapp import create_app, get_signed_cookie, set_signed_cookie
 
 
-@pytest.fixture
-def cloud_environment(monkeypatch):
-    """The environment a role instance in the cloud gets (see ServiceDefinition.csdef)."""
-    key = secrets.token_urlsafe(50)
-    monkeypatch.setenv("EMULATED", "false")
-    monkeypatch.setenv("SECRET_KEY", key)
-    monkeypatch.setenv("HTTPS_ONLY", "false")
-    return key
-
-
 def test_configuration_comes_from_the_environment(cloud_environment, monkeypatch):
     monkeypatch.setenv("HTTPS_ONLY", "true")
     app = create_app()

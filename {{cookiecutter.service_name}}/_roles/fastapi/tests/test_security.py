@@ -9,16 +9,6 @@ from fastapi.testclient import TestClient
 from webapp import create_app, environment_config
 
 
-@pytest.fixture
-def cloud_environment(monkeypatch):
-    """The environment a role instance in the cloud gets (see ServiceDefinition.csdef)."""
-    key = secrets.token_urlsafe(50)
-    monkeypatch.setenv("EMULATED", "false")
-    monkeypatch.setenv("SECRET_KEY", key)
-    monkeypatch.setenv("HTTPS_ONLY", "false")
-    return key
-
-
 def test_configuration_comes_from_the_environment(cloud_environment, monkeypatch):
     monkeypatch.setenv("HTTPS_ONLY", "true")
     assert environment_config() == {"SECRET_KEY": cloud_environment, "HTTPS_ONLY": True}
