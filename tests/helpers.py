@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -86,6 +87,17 @@ def require_node() -> None:
     if os.environ.get("CI"):
         pytest.fail("Node.js and npm are not on PATH; CI must provide them for the Azurite tests")
     pytest.skip("Node.js and npm are not on PATH: Azurite cannot run here")
+
+
+def tree_hash(folder: Path) -> str:
+    """Names, contents and modification times of everything under folder."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+            digest.update(str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()
 
 
 def text_files(folder: Path):

@@ -7,7 +7,6 @@ unit tests below build small solutions of their own to pin each detection rule.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import hook_module
+from helpers import hook_module, tree_hash
 
 FIXTURES = TEMPLATE / "tests" / "fixtures" / "old-solutions"
 CASES = sorted(path.parent.name for path in FIXTURES.glob("*/expected.json"))
@@ -34,17 +33,6 @@ def answer_error():
 
 def expected(name: str) -> dict:
     return json.loads((FIXTURES / name / "expected.json").read_text())
-
-
-def tree_hash(folder: Path) -> str:
-    """Names, contents and modification times of everything under folder."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        digest.update(path.relative_to(folder).as_posix().encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-            digest.update(str(path.stat().st_mtime_ns).encode())
-    return digest.hexdigest()
 
 
 # --- the fixtures ---------------------------------------------------------------------------------

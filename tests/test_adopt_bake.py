@@ -9,7 +9,6 @@ never written to. A bad one stops with its one error line and writes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -20,7 +19,7 @@ from xml.etree import ElementTree
 
 import pytest
 from conftest import TEMPLATE
-from helpers import CSDEF_NS, SCHEMAS, csdef_roles, jinja_residue, schema_errors
+from helpers import CSDEF_NS, SCHEMAS, csdef_roles, jinja_residue, schema_errors, tree_hash
 
 FIXTURES = TEMPLATE / "tests" / "fixtures" / "old-solutions"
 CASES = sorted(path.parent.name for path in FIXTURES.glob("*/expected.json"))
@@ -32,17 +31,6 @@ ROLE_TESTS = {"plain-wsgi": ["Api"], "ptvs-2015-gitignored": ["Jobs"]}
 
 def expected(name: str) -> dict:
     return json.loads((FIXTURES / name / "expected.json").read_text())
-
-
-def tree_hash(folder: Path) -> str:
-    """Names, contents and modification times of everything under folder."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        digest.update(path.relative_to(folder).as_posix().encode())
-        if path.is_file():
-            digest.update(path.read_bytes())
-            digest.update(str(path.stat().st_mtime_ns).encode())
-    return digest.hexdigest()
 
 
 # `python -m cloudservice check`'s rules, run with this interpreter (the tool's other commands,
