@@ -203,6 +203,14 @@ def copy_team_files(source: Path, files: list[str], target: Path) -> None:
 def write_container_apps_files(solution: Path) -> None:
     """azure.yaml and infra/, written by the solution's own `python -m cloudservice
     containerapps` code from its service files (one generator for both)."""
+    def imported() -> dict:
+        return {name: module for name, module in sys.modules.items() if name.partition(".")[0] == "cloudservice"}
+
+    # Another solution's package, imported before in this process (cookiecutter's, when a
+    # program bakes several), is set aside for this one's, and put back after.
+    set_aside = imported()
+    for name in set_aside:
+        del sys.modules[name]
     sys.path.insert(0, str(solution))
     previous, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # leave no __pycache__
     try:
@@ -212,8 +220,9 @@ def write_container_apps_files(solution: Path) -> None:
     finally:
         sys.path.remove(str(solution))
         sys.dont_write_bytecode = previous
-        for name in [name for name in sys.modules if name.partition(".")[0] == "cloudservice"]:
+        for name in imported():
             del sys.modules[name]
+        sys.modules.update(set_aside)
 
 
 def former_roles(solution: Path, plan: dict) -> list[str]:

@@ -490,3 +490,18 @@ class TestKindsTable:
             s.name for s in (*plan.COMMON_SETTINGS, *plan.WEB_SETTINGS, *plan.DJANGO_SETTINGS)]
         assert [s.name for s in worker.settings] == [s.name for s in (*plan.COMMON_SETTINGS, *plan.WORKER_SETTINGS)]
         assert plan.THE_ROLES_QUEUE not in {value for s in worker.settings for value in (s.cloud, s.local)}
+
+
+def test_a_bake_in_a_process_that_imported_another_cloudservice(bake, monkeypatch):
+    """The files are written in cookiecutter's process, which may have imported another
+    solution's cloudservice package before (a program that bakes several): this solution's
+    own is used, and the other is put back."""
+    import types
+
+    other = types.ModuleType("cloudservice")
+    other.__path__ = []  # a package with nothing in it
+    monkeypatch.setitem(sys.modules, "cloudservice", other)
+    result = bake(roles="flask worker")
+    assert result.exit_code == 0, result.exception
+    assert (result.project_path / "azure.yaml").is_file()
+    assert sys.modules["cloudservice"] is other

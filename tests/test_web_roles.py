@@ -67,12 +67,13 @@ def solution(request, cookies_session) -> Path:
     return Path(result.project_path)
 
 
-@pytest.fixture(autouse=True)
-def only_roles_the_web_server_serves(request):
-    """The wfastcgi solution has no ASGI role: its tests of one have nothing to test."""
-    params = getattr(request.node, "callspec", None) and request.node.callspec.params
-    if params and params.get("solution") == "wfastcgi" and ROLES.get(params.get("role")) in ASGI_KINDS:
-        pytest.skip("wfastcgi cannot serve an ASGI application; the solution has no such role")
+# Each role of each web server's solution (the wfastcgi one has no ASGI role).
+EACH_ROLE = pytest.mark.parametrize(
+    ("solution", "role"),
+    [pytest.param(server, role, id=f"{server}-{role}") for server in WEB_SERVERS for role in ROLES
+     if server != "wfastcgi" or ROLES[role] not in ASGI_KINDS],
+    indirect=["solution"],
+)
 
 
 def roles_in(solution: Path) -> list[str]:
@@ -278,18 +279,18 @@ def assert_served(server: Waitress, role: str, instance: str) -> None:
         assert response.getheader("Referrer-Policy") == "same-origin"
 
 
-@pytest.mark.parametrize("role", ROLES)
+@EACH_ROLE
 def test_role_tests_pass(solution, run_role_tests, role):
     completed = run_role_tests(solution, role)
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
-@pytest.mark.parametrize("role", ROLES)
+@EACH_ROLE
 def test_waitress_serves_the_role_with_the_cloud_settings(solution, serve, role):
     assert_served(serve(role, cloud_settings(solution, role)), role, f"{role}_IN_0")
 
 
-@pytest.mark.parametrize("role", ROLES)
+@EACH_ROLE
 def test_waitress_serves_the_role_with_the_local_settings(solution, serve, role):
     settings = configured_settings(solution, role, "Local")
     assert settings["SECRET_KEY"] == ""  # the solution's .local-secret-key is used instead
@@ -297,14 +298,14 @@ def test_waitress_serves_the_role_with_the_local_settings(solution, serve, role)
     assert_served(serve(role, settings, emulated=True), role, f"{role}_IN_0")
 
 
-@pytest.mark.parametrize("role", ROLES)
+@EACH_ROLE
 def test_placeholders_left_in_the_cloud_settings_stop_the_role(solution, serve, role):
     server = serve(role, configured_settings(solution, role, "Cloud"), wait=False)
     assert server.wait_for_exit() != 0
     assert "SettingError: SECRET_KEY still holds its placeholder" in server.output()
 
 
-@pytest.mark.parametrize("role", ROLES)
+@EACH_ROLE
 def test_proxy_headers_are_believed_only_from_iis(solution, serve, role):
     settings = cloud_settings(solution, role, HTTPS_ONLY="true")
     server = serve(role, settings)
@@ -361,7 +362,7 @@ def test_code_passes(solution, tool):
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
-@pytest.mark.parametrize("role", ROLES)
+@EACH_ROLE
 def test_readme_guidance(solution, role):
     readme = (solution / role / "README.md").read_text(encoding="utf-8")
     glance = readme.split("## At a glance\n", 1)[1].split("\n## ", 1)[0]
