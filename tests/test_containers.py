@@ -351,3 +351,27 @@ def run_in_containers(solution: Path, base_image: str, worker_settings: dict, po
         left = podman(podman_environment, "ps", "--all", "--quiet", "--filter", "name=^mycloudservice-").split()
         if left:
             podman(podman_environment, "rm", "--force", *left)
+
+
+def test_an_adopted_web_role_serves_the_teams_app_from_its_container(tmp_path, environment, base_image, containers):
+    """adopt_from: the old service's own WSGI application, in the image its new solution builds
+    for Container Apps, answers /health (the template's) and / (the team's)."""
+    old = TEMPLATE / "tests" / "fixtures" / "old-solutions" / "plain-wsgi" / "StatusService"
+    completed = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(tmp_path), str(TEMPLATE),
+         "install_packages=no", f"adopt_from={old}"], capture_output=True, text=True, check=False, timeout=300)
+    assert completed.returncode == 0, completed.stderr
+    (solution,) = tmp_path.iterdir()
+    image = "localhost/azure-py-cloudservice-test-adopted:latest"
+    podman(environment, "build", *container_base.BUILD_OPTIONS, "--build-arg", f"PYTHON_IMAGE={base_image}",
+           "--tag", image, str(solution / "Api"), timeout=BUILD_WITHIN)
+    port = free_port()
+    name = containers("--publish", f"127.0.0.1:{port}:8000", "--env", "SECRET_KEY=adopted", image)
+    url = f"http://127.0.0.1:{port}/"
+    logs = lambda: podman(environment, "logs", name)  # noqa: E731
+    wait_until(lambda: status(url + "health") == 200, READY_WITHIN, "the adopted role answers /health", logs)
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - a local URL
+        assert response.headers["Content-Type"] == "application/json", logs()
+    took, exit_code = stop_and_time(environment, name)
+    assert took < STOP_WITHIN and exit_code == 0, logs()
+    subprocess.run(["podman", "image", "rm", image], env=environment, capture_output=True, check=False)
