@@ -282,23 +282,21 @@ def cruft_project() -> Path | None:
     return Path()
 
 
-def output_folder() -> Path | None:
-    """The folder cookiecutter writes the solution into: the command's --output-dir, or the
-    output_dir given to cookiecutter() through the Python API (as pytest-cookies does)."""
+def output_folder(answers: dict) -> Path | None:
+    """The folder cookiecutter writes the solution into: the command's --output-dir while the
+    questions are asked, and ``_output_dir`` once cookiecutter has added it to the answers
+    (before it renders the solution folder's name, under the Python API too)."""
+    if "_output_dir" in answers:
+        return Path(answers["_output_dir"])
     parameters = cli_parameters()
     if parameters is not None and "output_dir" in parameters:
         return Path(parameters["output_dir"] or ".")
-    frame = sys._getframe()
-    while frame is not None:
-        if frame.f_code.co_name == "cookiecutter" and "output_dir" in frame.f_locals:
-            return Path(frame.f_locals["output_dir"] or ".")
-        frame = frame.f_back
     return None
 
 
 def check_output_folder(answers: dict) -> None:
     """Stop before anything is written when the new solution's folder and the old one overlap."""
-    folder, output = str(answers.get("adopt_from", "")).strip(), output_folder()
+    folder, output = str(answers.get("adopt_from", "")).strip(), output_folder(answers)
     if folder and output is not None:
         hook_module("adopt").check_output_folder(Path(folder), output / str(answers["service_name"]))
 

@@ -189,10 +189,10 @@ class TestAnswersFromTheOldService:
                                       "give the folder that holds ServiceDefinition.csdef")
         assert extension.check_answer({"adopt_from": ""}, "adopt_from") == "yes"
 
-    def test_the_solution_may_not_be_written_over_the_old_one(self, monkeypatch):
+    def test_the_solution_may_not_be_written_over_the_old_one(self):
         folder = self.FIXTURES / "plain-wsgi" / "StatusService"
-        monkeypatch.setattr(extension, "output_folder", lambda: folder.parent)
-        answers = {**new_service_answers(TEMPLATE), "adopt_from": str(folder), "service_name": "StatusService"}
+        answers = {**new_service_answers(TEMPLATE), "adopt_from": str(folder), "service_name": "StatusService",
+                   "_output_dir": str(folder.parent)}  # as cookiecutter adds it before writing
         with pytest.raises(SystemExit, match="^ERROR: adopt_from: .* overlaps it; "):
             extension.check_answers(answers)
         extension.check_output_folder({**answers, "service_name": "Status"})
