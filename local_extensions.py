@@ -18,10 +18,11 @@ rendered, which is before cookiecutter writes anything. The post-generation hook
 plan through the ``role_plan`` filter: it is made once per set of answers.
 
 Cookiecutter runs the post-generation hook in a Python process of its own, which would
-first import Jinja and compile every template again. So ``files_written`` renders the
-solution's files here, in cookiecutter's process, when cookiecutter renders that hook's
-source: the hook itself then only installs and prints (and under cruft, which does not
-say where the solution is, writes the files itself with the same code).
+first import Jinja and compile every template again. So ``work_left_for_the_hook`` renders
+the solution's files here, in cookiecutter's process, when cookiecutter renders that hook's
+source, and prints the guidance too when nothing is to be installed: the hook then renders
+to nothing but comments. The hook itself installs and prints (and under cruft, which does
+not say where the solution is, writes the files itself with the same code).
 
 Cookiecutter renders each answer as a Jinja template, so ``{{ x }}`` in a description
 stopped it with a dump of the whole context and ``{# ... #}`` vanished. An answer is text:
@@ -36,9 +37,10 @@ answered already (else it too is kept as written).
 from it (the ``adopted`` filter), ``__adoption`` keeps its record for cruft, and the new
 solution's folder may not overlap it (``check_output_folder``).
 
-The post-generation hook is rendered with two more functions from here: ``template_files()``
+The post-generation hook is rendered with three more functions from here: ``template_files()``
 (what cookiecutter copies into the solution, so that the hook renders those files and no
-others) and ``solution_as_typed()`` (the solution's path as the user can ``cd`` to it).
+others), ``role_sources()`` (the folder each role is made from) and ``solution_as_typed()``
+(the solution's path as the user can ``cd`` to it).
 """
 
 from __future__ import annotations
@@ -106,11 +108,8 @@ def command_line(arguments: list[str]) -> str:
 
 def cli_parameters() -> dict | None:
     """The options of the ``cookiecutter`` command being run; None under the Python API."""
-    try:
-        import click
-    except ImportError:
-        return None
-    context = click.get_current_context(silent=True)
+    click = sys.modules.get("click")  # imported by the command, never under the Python API
+    context = None if click is None else click.get_current_context(silent=True)
     return None if context is None else context.params
 
 
@@ -170,24 +169,34 @@ def checked_before_writing(answers: dict) -> str:
     return ""
 
 
-def files_written(answers: dict) -> str:
-    """Write the solution's files (the post-generation hook's ``finish_files``) in this
-    process, as cookiecutter renders that hook: "yes" when done. Empty under cruft, which
-    gives no output folder: the hook then writes them itself, the same way."""
+def work_left_for_the_hook(answers: dict) -> bool:
+    """Do here, as cookiecutter renders the post-generation hook, what that hook would do in
+    a process of its own: write the solution's files (its ``finish_files``) and, when no
+    packages are to be installed, its last steps too. True when the hook has work left:
+    the install, or everything under cruft, which gives no output folder."""
     if "_output_dir" not in answers:
-        return ""
+        return True
     import datetime
 
     from cookiecutter.exceptions import FailedHookException
 
+    hook = hook_module("post_gen_project")
     solution = Path(answers["_output_dir"], answers["service_name"])
+    plan = json.loads(role_plan(answers))
     year = f"{datetime.datetime.now(datetime.UTC):%Y}"
     try:
-        hook_module("post_gen_project").finish_files(
-            solution, answers, json.loads(role_plan(answers)), json.loads(template_files()), year)
+        hook.finish_files(solution, answers, plan, json.loads(template_files()), year, Path(role_sources()))
     except Exception as error:  # as a failed hook: cookiecutter removes the folder it made
         raise FailedHookException(f"writing the solution's files failed: {error!r}") from error
-    return "yes"
+    if plan["install_packages"]:
+        return True
+    hook.last_steps(solution, plan, solution_as_typed(answers["service_name"]))
+    return False
+
+
+@functools.lru_cache(maxsize=4)
+def files_under(root: Path) -> str:
+    return json.dumps(sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()))
 
 
 def template_files() -> str:
@@ -197,7 +206,12 @@ def template_files() -> str:
     root = Path.cwd() / SOLUTION_TEMPLATE
     if not root.is_dir():
         raise RuntimeError(f"{root} is not there: the hooks must be rendered in the template's folder")
-    return json.dumps(sorted(path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()))
+    return files_under(root)
+
+
+def role_sources() -> str:
+    """The folder of the layers each role is made from (hooks/plan.py's ``ROLE_SOURCES``)."""
+    return str(hook_module("plan").ROLE_SOURCES)
 
 
 def solution_as_typed(service_name: str) -> str:
@@ -310,12 +324,13 @@ class AnswerChecks(Extension):
         environment.filters["check_answer"] = check_answer
         environment.filters["check_answers"] = check_answers
         environment.filters["role_plan"] = role_plan
-        environment.filters["files_written"] = files_written
+        environment.filters["work_left_for_the_hook"] = work_left_for_the_hook
         environment.filters["checked_before_writing"] = checked_before_writing
         environment.filters["adopted"] = adopted
         environment.filters["adoption_record"] = adoption_record
         environment.globals["template_files"] = template_files
         environment.globals["solution_as_typed"] = solution_as_typed
+        environment.globals["role_sources"] = role_sources
 
     def preprocess(self, source, name, filename=None):
         if source == SOLUTION_TEMPLATE:

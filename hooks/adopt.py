@@ -1228,7 +1228,6 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
 # --- for the generation step ---------------------------------------------------------------------
 
 
-ROLE_SOURCES = Path(__file__).resolve().parent.parent / "{{cookiecutter.service_name}}" / "_roles"
 PARTS = "_parts"  # a layer's pieces that its files include, not files of the role
 TEAM_SETTING = "the team's own setting, carried from the old service"
 DEVELOPMENT_STORAGE = "usedevelopmentstorage=true"
@@ -1309,8 +1308,9 @@ def replace_notes(adoption: Adoption, notes: list[Note]) -> Adoption:
 
 def template_role_files() -> set[str]:
     """Every path a layer of the template can write into a role folder, in lower case."""
-    return {path.relative_to(layer).as_posix().lower() for layer in ROLE_SOURCES.iterdir() if layer.is_dir()
-            for path in layer.rglob("*") if path.is_file()}
+    layers = [layer for layer in plan_module().ROLE_SOURCES.iterdir() if layer.is_dir()]
+    return {path.relative_to(layer).as_posix().lower()
+            for layer in layers for path in layer.rglob("*") if path.is_file()}
 
 
 def record(adoption: Adoption) -> str:
@@ -1433,14 +1433,14 @@ def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes
 
 
 def adopted_layers(web: bool, web_server: str) -> tuple[str, ...]:
-    """The folders of _roles/ an adopted role is made from, later ones overriding earlier ones."""
+    """The folders of roles/ an adopted role is made from, later ones overriding earlier ones."""
     return ("common", "web", web_server, "adopted", "adopted_web") if web else (
         "common", "worker", "adopted", "adopted_worker")
 
 
 def server_requirements(web_server: str) -> list[str]:
     """The requirements the web server's layer adds to every web role (its _parts/requirements.txt)."""
-    text = (ROLE_SOURCES / web_server / PARTS / "requirements.txt").read_text(encoding="utf-8")
+    text = (plan_module().ROLE_SOURCES / web_server / PARTS / "requirements.txt").read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
 
 
@@ -1450,8 +1450,8 @@ def adopted_sources(role, old: AdoptedRole, web_server: str) -> tuple[list[str],
     plan = plan_module()
     chosen: dict[str, str] = {}
     for layer in adopted_layers(role.web, web_server):
-        for path in sorted((ROLE_SOURCES / layer).rglob("*")):
-            relative = path.relative_to(ROLE_SOURCES / layer)
+        for path in sorted((plan.ROLE_SOURCES / layer).rglob("*")):
+            relative = path.relative_to(plan.ROLE_SOURCES / layer)
             source = f"{layer}/{relative.as_posix()}"
             if path.is_file() and relative.parts[0] != PARTS and not source.startswith(plan.NOT_FOR_ADOPTED):
                 chosen[relative.as_posix()] = source

@@ -21,8 +21,8 @@ from pathlib import Path
 # An adopted role is made of the template's infrastructure around the team's own code: the
 # layers of adopted_layers(), without the kinds' sample applications, the tests of them and the
 # layers' _parts. Its web roles are served through a module of their own
-# (_roles/adopted_web/role_wsgi.py), which answers /health; its workers run the team's script,
-# which their one test compiles (_roles/adopted_worker/).
+# (roles/adopted_web/role_wsgi.py), which answers /health; its workers run the team's script,
+# which their one test compiles (roles/adopted_worker/).
 NOT_FOR_ADOPTED = (
     "web/security_headers.py", "web/tests/test_entry_point.py", "web/tests/test_served_pages.py",
     "httpplatformhandler/tests/test_behind_iis.py",
@@ -39,6 +39,9 @@ WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
 # Folders at the solution root. A role folder may not take one of these names
 # (tests check this list against what the template really generates).
 SOLUTION_FOLDERS = {"cloudservice", "deploy", "infra"}
+# What each role folder is made from: a folder of layers (common, web, each web server, each
+# kind), beside the solution's template rather than in it, so that cookiecutter never copies it.
+ROLE_SOURCES = Path(__file__).resolve().parent.parent / "roles"
 WEB_SERVERS = ("httpplatformhandler", "wfastcgi")
 OS_FAMILIES = ("7", "6")
 FIRST_WEB_PORT = 80
@@ -170,7 +173,7 @@ WORKER_SETTINGS = (
 
 @dataclass(frozen=True)
 class Kind:
-    """A role kind. Its files are the folder ``_roles/<name>/`` (its requirements.txt among
+    """A role kind. Its files are the folder ``roles/<name>/`` (its requirements.txt among
     them); these are the facts about it that the rest of the template reads."""
 
     name: str  # as the roles answer gives it

@@ -1,3 +1,6 @@
+# Cookiecutter renders this file and runs what it renders to. When local_extensions.py has
+# done all of it in cookiecutter's own process (nothing to install), that is nothing else.
+# {% if cookiecutter | work_left_for_the_hook %}
 """Turn the copied template into the finished solution.
 
 1. render the files cookiecutter copied with the answers and the role plan;
@@ -9,9 +12,10 @@
 Cookiecutter copies the solution tree without rendering it (``_copy_without_render``)
 because most files need the parsed role plan (hooks/plan.py's ``make_plan``), which
 local_extensions.py makes in cookiecutter's own process and renders into ``PLAN`` below.
-Steps 1 and 2 (``finish_files``) run there too, as cookiecutter renders this file, which
-saves this process importing Jinja and compiling every template; only under cruft, which
-gives local_extensions.py no output folder, does this process do them.
+Steps 1 and 2 (``finish_files``) run there too, as cookiecutter renders this file, and
+so does step 4 when nothing is to be installed: a hook process of its own would cost
+starting Python and importing Jinja again. This process installs (steps 3 and 4), and
+under cruft, which gives local_extensions.py no output folder, it does every step.
 
 Generating again over a solution (``cookiecutter -f``) works: only the files the template
 has (``TEMPLATE_FILES``) are rendered, never a file rendered before nor the team's own
@@ -25,6 +29,7 @@ The tests import this module and call its functions directly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -37,16 +42,15 @@ from pathlib import Path
 
 ANSWERS = r"""{{ cookiecutter | jsonify }}"""
 PLAN = r"""{{ cookiecutter | role_plan }}"""
-# "yes" once local_extensions.py has written the files in cookiecutter's own process
-# (finish_files, called there as this hook is rendered); else this hook writes them.
-FILES_WRITTEN = "{{ cookiecutter | files_written }}"
 # Rendered by local_extensions.py as cookiecutter runs this hook.
 TEMPLATE_FILES = r"""{{ template_files() }}"""
+# The folder of the layers each role is made from (hooks/plan.py's ROLE_SOURCES), beside the
+# solution's template folder in the template.
+ROLE_SOURCES = r"""{{ role_sources() }}"""
 SOLUTION_AS_TYPED = r'''{{ solution_as_typed(cookiecutter.service_name) | tojson }}'''
 # Cookiecutter's `now` tag, rendered as cookiecutter runs this hook: the year of the licence line.
 YEAR = "{% now 'utc', '%Y' %}"
 
-ROLE_SOURCES = "_roles"
 # A layer's pieces that files of other layers include (Jinja's include tag), not files of the role.
 PARTS = "_parts"
 CRLF_SUFFIXES = {".cmd", ".ps1"}
@@ -65,18 +69,58 @@ def role_layers(role: dict, web_server: str) -> list[str]:
     return ["common", "web", web_server, role["kind"]] if role["web"] else ["common", role["kind"]]
 
 
-def make_environment(search_path: Path):
-    """Strict about undefined names, with block tags that leave no blank lines behind.
-    (Plain Jinja: cookiecutter's environment would load local_extensions.py, which this
-    process cannot import, and cost the hook about 45 ms of imports.)"""
+# Block tags that leave no blank lines behind.
+TEMPLATE_OPTIONS = {"keep_trailing_newline": True, "trim_blocks": True, "lstrip_blocks": True}
+CACHE_FOLDER_NAME = "azure-py-cloudservice"
+
+
+def user_cache(name: str) -> Path | None:
+    """A folder of this template's in the user's cache (beside pip's and uv's), made if need
+    be; None where it cannot be, and the bake goes on without it."""
+    try:
+        if os.name == "nt":
+            base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        elif sys.platform == "darwin":
+            base = Path.home() / "Library" / "Caches"
+        else:
+            base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        folder = base / CACHE_FOLDER_NAME / name
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError):  # RuntimeError: no home folder
+        return None
+    return folder
+
+
+def compiled_templates_cache():
+    """Jinja's compiled templates, kept between bakes: compiling them is most of a bake's own
+    time. The files are rendered where cookiecutter copied them, a new folder each time, so
+    a template is known by its name and the options above; Jinja compiles it again when its
+    source is not the one cached."""
+    from jinja2 import FileSystemBytecodeCache
+
+    class CompiledTemplates(FileSystemBytecodeCache):
+        def get_cache_key(self, name: str, filename: str | None = None) -> str:
+            return super().get_cache_key(f"{name} {sorted(TEMPLATE_OPTIONS.items())}")
+
+        def dump_bytecode(self, bucket) -> None:
+            with contextlib.suppress(OSError):  # a cache that cannot be written costs time, never the bake
+                super().dump_bytecode(bucket)
+
+    folder = user_cache("templates")
+    return None if folder is None else CompiledTemplates(str(folder))
+
+
+def make_environment(*search_path: Path):
+    """Templates found in the folders of ``search_path``, in order; strict about undefined
+    names. (Plain Jinja: cookiecutter's environment would load local_extensions.py, which
+    this process cannot import, and cost the hook about 45 ms of imports.)"""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     return Environment(
         undefined=StrictUndefined,
-        loader=FileSystemLoader(str(search_path)),
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
+        loader=FileSystemLoader([str(folder) for folder in search_path]),
+        bytecode_cache=compiled_templates_cache(),
+        **TEMPLATE_OPTIONS,
     )
 
 
@@ -103,18 +147,18 @@ def render_file(env, template_name: str, target: Path, context: dict) -> None:
         out.write(text)
 
 
-def render_solution(solution: Path, context: dict, template_files: list[str]) -> None:
-    """Render the solution-level files of the template in place (all but the role sources)."""
-    env = make_environment(solution)
+def render_solution(solution: Path, context: dict, template_files: list[str], role_sources: Path) -> None:
+    """Render the solution-level files of the template in place (they may import a layer's
+    parts, as the README does the web server's)."""
+    env = make_environment(solution, role_sources)
     for name in template_files:
         path = solution / name
-        if Path(name).parts[0] != ROLE_SOURCES and path.is_file():
+        if path.is_file():
             render_file(env, name, path, context)
 
 
-def materialise_roles(solution: Path, context: dict) -> None:
-    """Write each role's folder from the sources of its kind, then drop the sources."""
-    sources = solution / ROLE_SOURCES
+def materialise_roles(solution: Path, context: dict, sources: Path) -> None:
+    """Write each role's folder from its layers in ``sources``."""
     env = make_environment(sources)
     for role in context["roles"]:
         target = solution / role["name"]
@@ -127,7 +171,6 @@ def materialise_roles(solution: Path, context: dict) -> None:
                 if path.is_file() and relative.parts[0] != PARTS:
                     name = f"{layer}/{relative.as_posix()}"
                     render_file(env, name, target / relative, {**context, "role": role})
-    shutil.rmtree(sources)
 
 
 REQUIREMENTS_MARK = "# Added for this template's role infrastructure (adopt_from); the lines above are the team's."
@@ -361,36 +404,42 @@ def print_guidance(solution: Path, plan: dict, typed_path: str, installed: bool 
         print(f"  {step}")
 
 
-def finish_files(solution: Path, answers: dict, plan: dict, template_files: list[str], year: str) -> None:
-    """Render the template's files, materialise the roles, write the Container Apps files."""
+def finish_files(solution: Path, answers: dict, plan: dict, template_files: list[str], year: str,
+                 role_sources: Path) -> None:
+    """Render the template's files, materialise the roles from ``role_sources``, write the
+    Container Apps files."""
     context = {"cookiecutter": {**answers, **plan["cleaned_answers"]}, "year": year,
                **{key: value for key, value in plan.items() if key != "cleaned_answers"}}
-    render_solution(solution, context, template_files)
-    materialise_roles(solution, context)
+    render_solution(solution, context, template_files, role_sources)
+    materialise_roles(solution, context, role_sources)
     write_migration(solution, plan)
     write_container_apps_files(solution)
+
+
+def last_steps(solution: Path, plan: dict, typed_path: str) -> None:
+    """What a run of cookiecutter ends with, once the files are written: the local secret,
+    the install if asked, the guidance, and a failed install's warning last."""
+    write_local_secret(solution)
+    warning = install_packages(solution, plan) if plan["install_packages"] else None
+    print_guidance(solution, plan, typed_path, installed=plan["install_packages"] and warning is None)
+    if warning:
+        sys.stdout.flush()  # the warning comes last, also when both go to one pipe
+        print(f"\n{warning}", file=sys.stderr)
 
 
 def main() -> int:
     answers = json.loads(ANSWERS)
     plan = json.loads(PLAN)
     solution = Path.cwd()
-    if FILES_WRITTEN != "yes":
-        finish_files(solution, answers, plan, json.loads(TEMPLATE_FILES), YEAR)
-    answers.update(plan["cleaned_answers"])
-    if not run_by_cookiecutter(answers):
-        if not is_scratch_copy(solution):  # `cruft create`: no install here
-            print_guidance(solution, plan, json.loads(SOLUTION_AS_TYPED))
+    if run_by_cookiecutter(answers):  # the files are written already
+        last_steps(solution, plan, json.loads(SOLUTION_AS_TYPED))
         return 0
-    write_local_secret(solution)
-    warning = install_packages(solution, plan) if plan["install_packages"] else None
-    installed = plan["install_packages"] and warning is None
-    print_guidance(solution, plan, json.loads(SOLUTION_AS_TYPED), installed=installed)
-    if warning:
-        sys.stdout.flush()  # the warning comes last, also when both go to one pipe
-        print(f"\n{warning}", file=sys.stderr)
+    finish_files(solution, answers, plan, json.loads(TEMPLATE_FILES), YEAR, Path(ROLE_SOURCES))
+    if not is_scratch_copy(solution):  # `cruft create`: no install here
+        print_guidance(solution, plan, json.loads(SOLUTION_AS_TYPED))
     return 0
 
 
 if __name__ == "__main__":
     sys.exit(main())
+# {% endif %}

@@ -56,7 +56,7 @@ def solution(tmp_path_factory) -> Path:
     answers = {**new_service_answers(TEMPLATE), "service_name": "Contoso"}
     context = {"cookiecutter": answers, "roles": [asdict(role) for role in adopted_plan()], "instance_count": 2,
                "python_build": "3.12.10", "year": "2026"}
-    post.render_solution(folder, context, SERVICE_FILES)
+    post.render_solution(folder, context, SERVICE_FILES, plan.ROLE_SOURCES)
     return folder
 
 

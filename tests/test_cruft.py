@@ -104,8 +104,8 @@ def test_an_adopted_solution_takes_template_updates_without_the_old_folder(tmp_p
     shutil.rmtree(old)
 
     # The template changes a file of the role infrastructure and one of the Flask sample.
-    (template / "{{cookiecutter.service_name}}" / "_roles" / "web" / "serve.py").open("a").write("# changed\n")
-    (template / "{{cookiecutter.service_name}}" / "_roles" / "flask" / "wsgi.py").open("a").write("# changed\n")
+    (template / "roles" / "web" / "serve.py").open("a").write("# changed\n")
+    (template / "roles" / "flask" / "wsgi.py").open("a").write("# changed\n")
     subprocess.run([*GIT, "commit", "--quiet", "-am", "change"], cwd=template, check=True)
     cruft("update", "--skip-apply-ask", cwd=solution, scratch=scratch)
 

@@ -167,7 +167,7 @@ def test_solution_files(baked):
     }
     present = {path.name for path in solution.iterdir()}
     assert expected <= present
-    assert not {"_roles", ".role-plan.json"} & present
+    assert not {"roles", "_roles", ".role-plan.json"} & present
     for role in roles:
         for name in ("README.md", "requirements.txt", "conftest.py", "tests", "bin/ps.cmd",
                      "bin/ConfigureCloudService.ps1"):
@@ -404,7 +404,7 @@ def test_generating_again_with_overwrite(tmp_path, again):
     assert regenerated[".local-secret-key"] == key
     assert regenerated["NOTES.md"] == b"The team's notes.\n"
     assert regenerated["FlaskWebRole/webapp/templates/about.html"] == b"{{ page.title }}\n"
-    assert not {"_roles", ".role-plan.json"} & {path.name for path in solution.iterdir()}
+    assert not {"roles", "_roles", ".role-plan.json"} & {path.name for path in solution.iterdir()}
 
 
 FREE_TEXT_WITH_JINJA = ["{{ x }}", "a }}{{ b", "{% raw %}c", "d {% endraw %}", "e {# not a comment #} f",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,8 +14,6 @@ from conftest import TEMPLATE
 from helpers import hook_module, new_service_answers, new_service_default
 
 ANSWERS = new_service_answers(TEMPLATE)
-
-
 
 import local_extensions as extension  # noqa: E402 - tests/helpers.py puts the template's root on sys.path
 
@@ -331,20 +331,82 @@ class TestRendering:
         (tmp_path / "README.md").write_text("# {{ cookiecutter.service_name }}\n")
         (tmp_path / "Web" / "templates").mkdir(parents=True)
         (tmp_path / "Web" / "templates" / "home.html").write_text("{{ role_name }}\n")
-        post.render_solution(tmp_path, {"cookiecutter": {"service_name": "Shop"}}, ["README.md", "missing.txt"])
+        context = {"cookiecutter": {"service_name": "Shop"}}
+        post.render_solution(tmp_path, context, ["README.md", "missing.txt"], role_sources=tmp_path)
         assert (tmp_path / "README.md").read_text() == "# Shop\n"
         assert (tmp_path / "Web" / "templates" / "home.html").read_text() == "{{ role_name }}\n"
 
     def test_template_files_lists_what_cookiecutter_copies(self, monkeypatch):
         monkeypatch.chdir(TEMPLATE)  # cookiecutter renders the hooks there
         files = json.loads(extension.template_files())
-        assert "ServiceDefinition.csdef" in files and "_roles/flask/webapp/templates/home.html" in files
+        assert "ServiceDefinition.csdef" in files and "cloudservice/model.py" in files
         assert all((TEMPLATE / "{{cookiecutter.service_name}}" / name).is_file() for name in files)
+
+    def test_the_hook_process_has_nothing_to_run_when_nothing_is_installed(self, tmp_path, monkeypatch, capsys):
+        """Cookiecutter's own process writes the files and prints the guidance; the hook it
+        renders (into the temporary folder) and runs is only comments."""
+        from cookiecutter.main import cookiecutter
+
+        scripts = tmp_path / "rendered-hooks"
+        scripts.mkdir()
+        monkeypatch.setattr(tempfile, "tempdir", str(scripts))
+        cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(tmp_path), default_config=True,
+                     extra_context={"install_packages": False})
+        [hook] = scripts.glob("*.py")
+        assert ast.parse(hook.read_text(encoding="utf-8")).body == []
+        assert (tmp_path / "MyCloudService" / "infra" / "main.bicep").is_file()
+        assert (tmp_path / "MyCloudService" / ".local-secret-key").is_file()
+        assert f"The solution is in {tmp_path / 'MyCloudService'};" in capsys.readouterr().out
 
     def test_guidance_is_the_at_a_glance_section(self, tmp_path):
         readme = tmp_path / "README.md"
         readme.write_text("# Role\n\nIntro.\n\n## At a glance\n- one\n- two\n\n## More\nrest\n")
         assert post.role_guidance(readme) == "- one\n- two"
+
+
+class TestCompiledTemplates:
+    @pytest.fixture
+    def cache(self, tmp_path, monkeypatch) -> Path:
+        """An empty cache folder, wherever this system keeps it (HOME: macOS's ~/Library/Caches)."""
+        folder = tmp_path / "cache"
+        for name in ("XDG_CACHE_HOME", "LOCALAPPDATA", "HOME"):
+            monkeypatch.setenv(name, str(folder))
+        return folder
+
+    @staticmethod
+    def render(folder: Path, env=None) -> str:
+        env = env or post.make_environment(folder)
+        post.render_file(env, "page.txt", folder / "out.txt", {"word": "a"})
+        return (folder / "out.txt").read_text(encoding="utf-8")
+
+    def test_a_template_compiled_in_an_earlier_bake_is_not_compiled_again(self, tmp_path, cache, monkeypatch):
+        """Each bake renders the template's files in a new folder, as cookiecutter copied them."""
+        earlier, later = tmp_path / "earlier", tmp_path / "later"
+        for folder in (earlier, later):
+            folder.mkdir()
+            (folder / "page.txt").write_text("{{ word }}\n")
+        assert self.render(earlier) == "a\n"
+        assert list(cache.rglob("*.cache"))
+        env = post.make_environment(later)
+        monkeypatch.setattr(env, "compile", lambda *args, **kwargs: pytest.fail("compiled again"))
+        assert self.render(later, env) == "a\n"
+
+    def test_a_changed_template_of_the_same_name_is_compiled_again(self, tmp_path, cache):
+        """Templates are known by name (each bake renders them in a new folder), never stale."""
+        first, second = tmp_path / "first", tmp_path / "second"
+        for folder, word in ((first, "one"), (second, "two")):
+            folder.mkdir()
+            (folder / "page.txt").write_text(f"{{{{ word }}}} {word}\n")
+        assert [self.render(first), self.render(second), self.render(first)] == ["a one\n", "a two\n", "a one\n"]
+
+    def test_without_a_cache_folder_templates_are_compiled_each_time(self, tmp_path, monkeypatch):
+        not_a_folder = tmp_path / "a-file"
+        not_a_folder.write_text("")
+        for name in ("XDG_CACHE_HOME", "LOCALAPPDATA", "HOME"):
+            monkeypatch.setenv(name, str(not_a_folder))
+        assert post.user_cache("templates") is None
+        (tmp_path / "page.txt").write_text("{{ word }}\n")
+        assert self.render(tmp_path) == "a\n"
 
 
 class TestInstall:
@@ -477,7 +539,7 @@ class TestKindsTable:
 
     @pytest.mark.parametrize("kind", list(plan.KINDS.values()), ids=lambda kind: kind.name)
     def test_every_kind_is_a_folder_of_role_sources(self, kind):
-        folder = TEMPLATE / "{{cookiecutter.service_name}}" / "_roles" / kind.name
+        folder = plan.ROLE_SOURCES / kind.name
         assert (folder / "requirements.txt").is_file() and (folder / "README.md").is_file()
         if kind.web:
             module, _, attribute = kind.application.partition(":")
