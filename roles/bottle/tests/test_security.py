@@ -18,28 +18,8 @@ def test_configuration_comes_from_the_environment(cloud_environment, monkeypatch
     assert app.config["COOKIE_SECURE"] is True
 
 
-def test_missing_secret_key_stops_the_app(cloud_environment, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "")
-    with pytest.raises(SettingError, match="SECRET_KEY is not set"):
-        create_app()
-
-
-def test_placeholder_secret_key_stops_the_app(cloud_environment, monkeypatch):
-    monkeypatch.setenv("SECRET_KEY", "REPLACE-WITH-A-LONG-RANDOM-SECRET")
-    with pytest.raises(SettingError, match="placeholder"):
-        create_app()
-
-
-def test_local_runs_use_the_solution_key(monkeypatch, tmp_path):
-    key = secrets.token_urlsafe(50)
-    key_file = tmp_path / ".local-secret-key"
-    key_file.write_text(key + "\n", encoding="utf-8")
-    monkeypatch.setattr(role_environment, "LOCAL_SECRET_FILE", key_file)
-    monkeypatch.setenv("EMULATED", "true")
-    monkeypatch.setenv("SECRET_KEY", "")
-    app = create_app()
-    assert app.config["SECRET_KEY"] == key
-    assert app.config["COOKIE_SECURE"] is False
+{% set cookie_secure_setting = "COOKIE_SECURE" %}
+{% include "web/_parts/secret_key_tests.py" %}
 
 
 def failing_page():
