@@ -5,6 +5,12 @@ template with a hook that only imports shows what the hook process alone costs.
 Each bake is timed twice over: in a new process, as a user's ``cookiecutter``
 command runs (Python start-up and cookiecutter's imports included), and through the
 API in this already warm process. No packages are installed (install_packages=False).
+
+The new processes run as on a user's machine (run.py removes PYTHONDONTWRITEBYTECODE):
+Python keeps the bytecode of the template's own modules (local_extensions.py, hooks/) after
+the first bake, as it has cookiecutter's, and the compiled templates of earlier bakes are in
+the user's cache folder. Two more figures show what those are worth: the default bake with
+PYTHONDONTWRITEBYTECODE=1, and a first bake, with an empty cache folder.
 """
 
 from __future__ import annotations
@@ -45,10 +51,21 @@ def temporary_folder_environment(folder: Path) -> dict[str, str]:
     return {**os.environ, **{name: str(folder) for name in ("TMPDIR", "TEMP", "TMP")}}
 
 
+# Private answers of the cases below, which bake_in_new_process turns into the environment.
+NO_BYTECODE = "__benchmark_no_bytecode"
+FIRST_BAKE = "__benchmark_first_bake"
+
+
 def bake_in_new_process(template: Path, answers: dict, work: Path) -> float:
     output = Path(tempfile.mkdtemp(dir=work))
-    command = [sys.executable, str(BAKE_ONCE), str(template), str(output), json.dumps(answers)]
     environment = temporary_folder_environment(output)
+    if answers.get(NO_BYTECODE):
+        environment["PYTHONDONTWRITEBYTECODE"] = "1"
+    if answers.get(FIRST_BAKE):  # an empty cache folder, wherever the system keeps it
+        cache = output / "cache"
+        environment.update(XDG_CACHE_HOME=str(cache), LOCALAPPDATA=str(cache), HOME=str(cache))
+    answers = {name: value for name, value in answers.items() if name not in (NO_BYTECODE, FIRST_BAKE)}
+    command = [sys.executable, str(BAKE_ONCE), str(template), str(output), json.dumps(answers)]
     started = time.perf_counter()
     completed = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     seconds = time.perf_counter() - started
@@ -84,8 +101,16 @@ def measure(template: Path, work: Path, runs: int, log=print) -> dict:
         "default": (template, {"install_packages": False}),
         "twelve_roles": (template, {"install_packages": False, "roles": TWELVE_ROLES}),
     }
+    only_new_process = {
+        "default_no_bytecode": (template, {"install_packages": False, NO_BYTECODE: True}),
+        "default_first_bake": (template, {"install_packages": False, FIRST_BAKE: True}),
+    }
     results = {}
     for way, bake in (("new_process", bake_in_new_process), ("in_process", bake_in_this_process)):
+        if way == "new_process":
+            cases |= only_new_process
+        else:
+            cases = {case: bake for case, bake in cases.items() if case not in only_new_process}
         samples: dict[str, list[float]] = {case: [] for case in cases}
         for source, answers in cases.values():
             bake(source, answers, work)  # untimed: warms the file cache and the imports
@@ -96,6 +121,8 @@ def measure(template: Path, work: Path, runs: int, log=print) -> dict:
         results[way] = {case: {"median_s": median(s), "samples_s": s} for case, s in samples.items()}
         medians = {case: results[way][case]["median_s"] for case in cases}
         results[way]["default_over_floor"] = medians["default"] / medians["floor"]
+        for case in only_new_process.keys() & medians.keys():
+            results[way][f"{case}_over_floor"] = medians[case] / medians["floor"]
         results[way]["hooks_over_floor"] = medians["floor_with_hooks"] / medians["floor"]
         results[way]["twelve_over_default"] = medians["twelve_roles"] / medians["default"]
         results[way]["seconds_per_extra_role"] = (medians["twelve_roles"] - medians["default"]) / 10

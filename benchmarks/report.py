@@ -51,6 +51,12 @@ def rows(results: dict) -> list[dict]:
                     seconds(figures["default"]["median_s"]), seconds(figures["floor"]["median_s"]),
                     f"{figures['default_over_floor']:.2f}x",
                     "bake_default_over_floor" if goal else "", figures["default_over_floor"]),
+                *(row(f"  {what} ({label})", seconds(figures[case]["median_s"]),
+                      seconds(figures["floor"]["median_s"]), f"{figures[f'{case}_over_floor']:.2f}x",
+                      value=figures[f"{case}_over_floor"])
+                  for case, what in (("default_no_bytecode", "default with PYTHONDONTWRITEBYTECODE=1"),
+                                     ("default_first_bake", "default, first bake (empty cache folder)"))
+                  if case in figures),
                 row(f"  one-file template with a hook that only imports ({label})",
                     seconds(figures["floor_with_hooks"]["median_s"]), seconds(figures["floor"]["median_s"]),
                     f"{figures['hooks_over_floor']:.2f}x", value=figures["hooks_over_floor"]),
