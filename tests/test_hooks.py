@@ -537,6 +537,18 @@ class TestKindsTable:
         for row, kind in zip(rows, plan.KINDS.values(), strict=True):
             assert (row[3] == f"`{kind.application}`") if kind.web else not row[3].startswith("`")
 
+    def test_only_a_web_servers_folder_knows_which_web_server_was_chosen(self):
+        """Elsewhere the answer only names the web server's folder, to include, import or extend."""
+        sources = [path for path in (TEMPLATE / "{{cookiecutter.service_name}}").rglob("*") if path.is_file()]
+        sources += [path for path in plan.ROLE_SOURCES.rglob("*")
+                    if path.is_file() and path.relative_to(plan.ROLE_SOURCES).parts[0] not in plan.WEB_SERVERS]
+        asking = []
+        for path in sources:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            asking += [f"{path.relative_to(TEMPLATE)}: {line.strip()}" for line in text.splitlines()
+                       if "cookiecutter.web_server" in line.replace('cookiecutter.web_server ~ "/', "")]
+        assert asking == []
+
     @pytest.mark.parametrize("kind", list(plan.KINDS.values()), ids=lambda kind: kind.name)
     def test_every_kind_is_a_folder_of_role_sources(self, kind):
         folder = plan.ROLE_SOURCES / kind.name
