@@ -20,9 +20,10 @@ plan through the ``role_plan`` filter: it is made once per set of answers.
 Cookiecutter runs the post-generation hook in a Python process of its own, which would
 first import Jinja and compile every template again. So ``work_left_for_the_hook`` renders
 the solution's files here, in cookiecutter's process, when cookiecutter renders that hook's
-source, and prints the guidance too when nothing is to be installed: the hook then renders
-to nothing but comments. The hook itself installs and prints (and under cruft, which does
-not say where the solution is, writes the files itself with the same code).
+source, with hooks/finish.py's code, and prints the guidance too when nothing is to be
+installed: the hook then renders to nothing but comments. The hook itself installs and
+prints (and under cruft, which does not say where the solution is, writes the files itself
+with the same code).
 
 Cookiecutter renders each answer as a Jinja template, so ``{{ x }}`` in a description
 stopped it with a dump of the whole context and ``{# ... #}`` vanished. An answer is text:
@@ -37,10 +38,11 @@ answered already (else it too is kept as written).
 from it (the ``adopted`` filter), ``__adoption`` keeps its record for cruft, and the new
 solution's folder may not overlap it (``check_output_folder``).
 
-The post-generation hook is rendered with three more functions from here: ``template_files()``
+The post-generation hook is rendered with four more functions from here: ``template_files()``
 (what cookiecutter copies into the solution, so that the hook renders those files and no
-others), ``role_sources()`` (the folder each role is made from) and ``solution_as_typed()``
-(the solution's path as the user can ``cd`` to it).
+others), ``role_sources()`` (the folder each role is made from), ``hooks_folder()`` (where
+its process finds hooks/finish.py) and ``solution_as_typed()`` (the solution's path as the
+user can ``cd`` to it).
 """
 
 from __future__ import annotations
@@ -171,8 +173,8 @@ def checked_before_writing(answers: dict) -> str:
 
 def work_left_for_the_hook(answers: dict) -> bool:
     """Do here, as cookiecutter renders the post-generation hook, what that hook would do in
-    a process of its own: write the solution's files (its ``finish_files``) and, when no
-    packages are to be installed, its last steps too. True when the hook has work left:
+    a process of its own: write the solution's files (hooks/finish.py's ``finish_files``)
+    and, when no packages are to be installed, its ``last_steps`` too. True when the hook has work left:
     the install, or everything under cruft, which gives no output folder."""
     if "_output_dir" not in answers:
         return True
@@ -180,7 +182,7 @@ def work_left_for_the_hook(answers: dict) -> bool:
 
     from cookiecutter.exceptions import FailedHookException
 
-    hook = hook_module("post_gen_project")
+    hook = hook_module("finish")
     solution = Path(answers["_output_dir"], answers["service_name"])
     plan = json.loads(role_plan(answers))
     year = f"{datetime.datetime.now(datetime.UTC):%Y}"
@@ -207,6 +209,11 @@ def template_files() -> str:
     if not root.is_dir():
         raise RuntimeError(f"{root} is not there: the hooks must be rendered in the template's folder")
     return files_under(root)
+
+
+def hooks_folder() -> str:
+    """This template's hooks/ folder, where the hook's process finds hooks/finish.py."""
+    return str(HOOKS)
 
 
 def role_sources() -> str:
@@ -331,6 +338,7 @@ class AnswerChecks(Extension):
         environment.globals["template_files"] = template_files
         environment.globals["solution_as_typed"] = solution_as_typed
         environment.globals["role_sources"] = role_sources
+        environment.globals["hooks_folder"] = hooks_folder
 
     def preprocess(self, source, name, filename=None):
         if source == SOLUTION_TEMPLATE:

@@ -36,7 +36,7 @@ def bake_default(template: Path, work: Path) -> Path:
 def measure(template: Path, work: Path, runs: int, log=print) -> tuple[dict, Path]:
     """The figures, and the default solution with its packages installed by uv."""
     planner = load_hook(template, "plan")
-    post = load_hook(template, "post_gen_project")
+    post = load_hook(template, "finish")
     solution = bake_default(template, work)
     plan = planner.make_plan(default_answers(template))
     uv = post.find_uv()

@@ -22,7 +22,7 @@ from helpers import SCHEMAS, hook_module, new_service_answers, schema_errors
 import local_extensions as extension  # noqa: E402 - tests/helpers.py puts the template's root on sys.path
 
 plan = hook_module("plan")
-post = hook_module("post_gen_project")
+post = hook_module("finish")
 SOLUTION_TEMPLATE = TEMPLATE / "{{cookiecutter.service_name}}"
 SERVICE_FILES = ["ServiceDefinition.csdef", "ServiceConfiguration.Cloud.cscfg", "ServiceConfiguration.Local.cscfg",
                  "deploy/main.parameters.json", "README.md"]

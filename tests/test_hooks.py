@@ -18,7 +18,7 @@ ANSWERS = new_service_answers(TEMPLATE)
 import local_extensions as extension  # noqa: E402 - tests/helpers.py puts the template's root on sys.path
 
 plan = hook_module("plan")
-post = hook_module("post_gen_project")
+post = hook_module("finish")
 
 
 def names(answer: str) -> list[str]:
