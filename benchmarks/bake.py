@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ FLOOR_FILES = {
 # needs to render: what any template with a hook pays before its hook does anything.
 HOOK_FILES = {"hooks/post_gen_project.py": "import json\nimport jinja2\n"}
 TWELVE_ROLES = " ".join(["django", "flask", "bottle", "worker"] * 3)
+RANDOM_SEED = 14  # the order of the cases in each round: the same in every run of the benchmark
 
 
 def make_floor_template(folder: Path, files: dict[str, str] = FLOOR_FILES) -> Path:
@@ -114,9 +116,13 @@ def measure(template: Path, work: Path, runs: int, log=print) -> dict:
         samples: dict[str, list[float]] = {case: [] for case in cases}
         for source, answers in cases.values():
             bake(source, answers, work)  # untimed: warms the file cache and the imports
+        order = random.Random(RANDOM_SEED)
         for round_number in range(runs):
             log(f"  bake ({way.replace('_', ' ')}) round {round_number + 1} of {runs}")
-            for case, (source, answers) in cases.items():  # interleaved: drift hits all alike
+            # Interleaved, so that drift hits all alike, and in a new order each round, so that
+            # no case always follows the same one (the disk still writing back what it wrote).
+            for case in order.sample(list(cases), len(cases)):
+                source, answers = cases[case]
                 samples[case].append(bake(source, answers, work))
         results[way] = {case: {"median_s": median(s), "samples_s": s} for case, s in samples.items()}
         medians = {case: results[way][case]["median_s"] for case in cases}
