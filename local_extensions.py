@@ -174,8 +174,8 @@ def checked_before_writing(answers: dict) -> str:
 def work_left_for_the_hook(answers: dict) -> bool:
     """Do here, as cookiecutter renders the post-generation hook, what that hook would do in
     a process of its own: write the solution's files (hooks/finish.py's ``finish_files``)
-    and, when no packages are to be installed, its ``last_steps`` too. True when the hook has work left:
-    the install, or everything under cruft, which gives no output folder."""
+    and, when no packages are to be installed, its ``last_steps`` too. True when the hook
+    has work left: the install, or everything under cruft, which gives no output folder."""
     if "_output_dir" not in answers:
         return True
     import datetime
