@@ -58,17 +58,26 @@ TEMPLATE_OPTIONS = {"keep_trailing_newline": True, "trim_blocks": True, "lstrip_
 CACHE_FOLDER_NAME = "azure-py-cloudservice"
 
 
+def cache_folder() -> Path:
+    """Where this template and the solutions it makes keep their caches: ``CLOUDSERVICE_CACHE``,
+    else the platform's cache folder. The same rule as the solution's
+    ``cloudservice/azurite.cache_folder()`` (a test holds them together), which keeps Azurite there."""
+    if os.environ.get("CLOUDSERVICE_CACHE"):
+        return Path(os.environ["CLOUDSERVICE_CACHE"])
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / CACHE_FOLDER_NAME
+
+
 def user_cache(name: str) -> Path | None:
-    """A folder of this template's in the user's cache (beside pip's and uv's), made if need
-    be; None where it cannot be, and the bake goes on without it."""
+    """The cache folder's ``name`` folder, made if need be; None where it cannot be, and the
+    bake goes on without it."""
     try:
-        if os.name == "nt":
-            base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        elif sys.platform == "darwin":
-            base = Path.home() / "Library" / "Caches"
-        else:
-            base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        folder = base / CACHE_FOLDER_NAME / name
+        folder = cache_folder() / name
         folder.mkdir(parents=True, exist_ok=True)
     except (OSError, RuntimeError):  # RuntimeError: no home folder
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
 import subprocess
 import sys
@@ -398,6 +399,17 @@ class TestCompiledTemplates:
             folder.mkdir()
             (folder / "page.txt").write_text(f"{{{{ word }}}} {word}\n")
         assert [self.render(first), self.render(second), self.render(first)] == ["a one\n", "a two\n", "a one\n"]
+
+    @pytest.mark.parametrize("variable", [None, "CLOUDSERVICE_CACHE"])
+    def test_the_cache_folder_is_the_one_the_solutions_keep_azurite_in(self, tmp_path, cache, monkeypatch, variable):
+        if variable:
+            monkeypatch.setenv(variable, str(tmp_path / "chosen"))
+        path = TEMPLATE / "{{cookiecutter.service_name}}" / "cloudservice" / "azurite.py"
+        spec = importlib.util.spec_from_file_location("solution_azurite", path)
+        azurite = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, spec.name, azurite)  # its dataclasses look it up
+        spec.loader.exec_module(azurite)
+        assert post.cache_folder() == azurite.cache_folder()
 
     def test_without_a_cache_folder_templates_are_compiled_each_time(self, tmp_path, monkeypatch):
         not_a_folder = tmp_path / "a-file"
