@@ -52,8 +52,6 @@ import importlib.util
 import json
 import os
 import re
-import shlex
-import subprocess
 import sys
 from pathlib import Path
 
@@ -103,11 +101,6 @@ def role_plan(answers: dict) -> str:
         raise SystemExit(f"ERROR: {error}") from None
 
 
-def command_line(arguments: list[str]) -> str:
-    """Quoted for the shell of this system."""
-    return subprocess.list2cmdline(arguments) if os.name == "nt" else shlex.join(arguments)
-
-
 def cli_parameters() -> dict | None:
     """The options of the ``cookiecutter`` command being run; None under the Python API."""
     click = sys.modules.get("click")  # imported by the command, never under the Python API
@@ -135,7 +128,8 @@ def rerun_command(answers: dict, refused: str) -> str | None:
     ]
     # Started as `python -m cookiecutter` (no `cookiecutter` on PATH, perhaps): the same way.
     program = ["cookiecutter"] if Path(sys.argv[0]).stem == "cookiecutter" else [sys.executable, "-m", "cookiecutter"]
-    return command_line([*program, *options, parameters["template"], *(f"{k}={v}" for k, v in given.items())])
+    command = [*program, *options, parameters["template"], *(f"{k}={v}" for k, v in given.items())]
+    return hook_module("finish").command_line(command)
 
 
 def check_answer(answers: dict, field_name: str) -> str:
