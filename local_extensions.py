@@ -316,6 +316,65 @@ def check_output_folder(answers: dict) -> None:
         hook_module("adopt").check_output_folder(Path(folder), output / str(answers["service_name"]))
 
 
+# What a string's compiled code depends on, besides its source and Jinja's version: the
+# environment's syntax (Jinja's own lexer is keyed by these) and how it compiles.
+COMPILE_OPTIONS = (
+    "block_start_string", "block_end_string", "variable_start_string", "variable_end_string",
+    "comment_start_string", "comment_end_string", "line_statement_prefix", "line_comment_prefix",
+    "trim_blocks", "lstrip_blocks", "newline_sequence", "keep_trailing_newline",
+    "optimized", "is_async", "autoescape", "finalize",
+)
+
+
+def compiled_strings_key(environment) -> str:
+    """Everything but its source that a string compiles with in ``environment``: Jinja's and
+    cookiecutter's versions, this file (its filters and ``preprocess``), the options, the
+    extensions, and how each filter and test is called (which the compiled code spells out)."""
+    import hashlib
+
+    import cookiecutter
+    import jinja2
+
+    called = sorted(
+        (kind, name, repr(getattr(function, "jinja_pass_arg", None)))
+        for kind, functions in (("filter", environment.filters), ("test", environment.tests))
+        for name, function in functions.items()
+    )
+    return repr((
+        jinja2.__version__, cookiecutter.__version__, type(environment).__qualname__,
+        hashlib.sha256(Path(__file__).read_bytes()).hexdigest(),
+        [repr(getattr(environment, option)) for option in COMPILE_OPTIONS],
+        sorted(environment.extensions), called,
+    ))
+
+
+def compiling_once(environment):
+    """``environment.compile``, keeping what it compiles from a string in the user's cache
+    folder, beside the solution's compiled templates (hooks/finish.py's
+    ``compiled_templates_cache``). Cookiecutter compiles every default, choice, file name and
+    the hook as a template on every run: some 40 strings at about 1 ms each, the largest part
+    of what the questions cost. Templates loaded by name (Jinja caches those itself) and
+    anything but plain compiling go straight through."""
+    compile_now = environment.compile
+    cache = hook_module("finish").compiled_templates_cache()
+    if cache is None:
+        return compile_now
+    fixed = []  # compiled_strings_key, made at the first string: extensions set options after __init__
+
+    def compile(source, name=None, filename=None, raw=False, defer_init=False):
+        if not isinstance(source, str) or name is not None or filename is not None or raw or defer_init:
+            return compile_now(source, name, filename, raw, defer_init)
+        if not fixed:
+            fixed.append(compiled_strings_key(environment))
+        bucket = cache.get_bucket(environment, f"{fixed[0]}\n{source}", None, source)
+        if bucket.code is None:
+            bucket.code = compile_now(source)
+            cache.set_bucket(bucket)
+        return bucket.code
+
+    return compile
+
+
 class AnswerChecks(Extension):
     """The ``check_answer``, ``check_answers`` and ``role_plan`` filters, the post-generation
     hook's two functions, and answers kept as written."""
@@ -333,6 +392,7 @@ class AnswerChecks(Extension):
         environment.globals["solution_as_typed"] = solution_as_typed
         environment.globals["role_sources"] = role_sources
         environment.globals["hooks_folder"] = hooks_folder
+        environment.compile = compiling_once(environment)
 
     def preprocess(self, source, name, filename=None):
         if source == SOLUTION_TEMPLATE:

@@ -421,6 +421,55 @@ class TestCompiledTemplates:
         assert self.render(tmp_path) == "a\n"
 
 
+class TestCompiledStrings:
+    """Cookiecutter compiles each default, choice, file name and the hook as a template on
+    every run; local_extensions keeps what it compiled in the user's cache folder."""
+
+    SOURCE = "{{ cookiecutter | jsonify }}{% if true %}\nx{% endif %}"  # compiled, as the template's own sources are
+
+    @pytest.fixture
+    def cache(self, tmp_path, monkeypatch) -> Path:
+        monkeypatch.setenv("CLOUDSERVICE_CACHE", str(tmp_path / "cache"))
+        return tmp_path / "cache"
+
+    @staticmethod
+    def environment(**options):
+        from cookiecutter.environment import StrictEnvironment
+
+        return StrictEnvironment(context={"cookiecutter": {"_extensions": ["local_extensions.AnswerChecks"]}},
+                                 **options)
+
+    def test_a_string_compiled_in_an_earlier_run_is_not_compiled_again(self, cache, monkeypatch):
+        from jinja2 import Environment
+
+        assert self.environment().from_string(self.SOURCE).render(cookiecutter={}) == "{}\nx"
+        assert list((cache / "templates").iterdir())
+        monkeypatch.setattr(Environment, "_parse", lambda *args, **kwargs: pytest.fail("compiled again"))
+        assert self.environment().from_string(self.SOURCE).render(cookiecutter={}) == "{}\nx"
+
+    def test_the_same_string_under_other_options_is_compiled_again(self, cache):
+        assert self.environment().from_string(self.SOURCE).render(cookiecutter={}) == "{}\nx"
+        assert self.environment(trim_blocks=True).from_string(self.SOURCE).render(cookiecutter={}) == "{}x"
+
+    def test_a_filter_called_another_way_is_compiled_again(self, cache):
+        """The compiled code spells out what each filter is passed."""
+        from jinja2 import pass_context
+
+        source = "{{ cookiecutter.name | shout }}"
+        plain = self.environment()
+        plain.filters["shout"] = str.upper
+        assert plain.from_string(source).render(cookiecutter={"name": "hi"}) == "HI"
+        with_context = self.environment()
+        with_context.filters["shout"] = pass_context(lambda context, text: text.upper() + context["mark"])
+        assert with_context.from_string(source).render(cookiecutter={"name": "hi"}, mark="!") == "HI!"
+
+    def test_without_a_cache_folder_strings_are_compiled_each_time(self, tmp_path, monkeypatch):
+        (tmp_path / "a-file").write_text("")
+        monkeypatch.setenv("CLOUDSERVICE_CACHE", str(tmp_path / "a-file"))
+        assert post.user_cache("templates") is None
+        assert [self.environment().from_string(self.SOURCE).render(cookiecutter={}) for _ in "12"] == ["{}\nx"] * 2
+
+
 class TestInstall:
     PLAN = {"roles": [{"name": "Web"}, {"name": "Jobs"}]}
 
