@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -468,6 +469,50 @@ class TestCompiledStrings:
         monkeypatch.setenv("CLOUDSERVICE_CACHE", str(tmp_path / "a-file"))
         assert post.user_cache("templates") is None
         assert [self.environment().from_string(self.SOURCE).render(cookiecutter={}) for _ in "12"] == ["{}\nx"] * 2
+
+
+class TestCompiledGenerator:
+    """The solution's Container Apps generator runs at each bake from the new solution's folder."""
+
+    @pytest.fixture
+    def solutions(self, bake, tmp_path, monkeypatch) -> list[Path]:
+        """Two solutions in two folders, as two bakes make them, their Container Apps files not written yet."""
+        baked = bake().project_path
+        monkeypatch.setenv("CLOUDSERVICE_CACHE", str(tmp_path / "cache"))
+        folders = [tmp_path / "first" / baked.name, tmp_path / "second" / baked.name]
+        for folder in folders:
+            shutil.copytree(baked, folder)
+            shutil.rmtree(folder / "infra")
+            (folder / "azure.yaml").unlink()
+        return folders
+
+    def test_a_later_bake_does_not_compile_the_generator_again(self, solutions, tmp_path, monkeypatch):
+        from importlib.machinery import SourceFileLoader
+
+        first, second = solutions
+        post.write_container_apps_files(first)
+        assert len(list((tmp_path / "cache" / "modules").iterdir())) == 3  # cloudservice, .model, .containerapps
+        monkeypatch.setattr(SourceFileLoader, "source_to_code", lambda *args, **kwargs: pytest.fail("compiled again"))
+        post.write_container_apps_files(second)
+        assert (second / "infra" / "main.bicep").read_text() == (first / "infra" / "main.bicep").read_text()
+        assert (second / "azure.yaml").is_file()
+        assert not list(second.rglob("__pycache__"))
+
+    def test_a_changed_generator_is_compiled_again(self, solutions):
+        first, second = solutions
+        post.write_container_apps_files(first)
+        generator = second / "cloudservice" / "containerapps.py"
+        generator.write_text(generator.read_text().replace("def write(", "def write_unused(", 1)
+                             + "\n\ndef write(service):\n    (service.root / 'azure.yaml').write_text('changed')\n")
+        post.write_container_apps_files(second)
+        assert (second / "azure.yaml").read_text() == "changed"
+
+    def test_cached_code_names_the_file_it_was_loaded_from(self):
+        code = compile("def outer():\n    def inner():\n        pass\n", "first/model.py", "exec")
+        moved = post.with_filename(code, "second/model.py")
+        outer = next(value for value in moved.co_consts if isinstance(value, type(code)))
+        inner = next(value for value in outer.co_consts if isinstance(value, type(code)))
+        assert {moved.co_filename, outer.co_filename, inner.co_filename} == {"second/model.py"}
 
 
 class TestInstall:
