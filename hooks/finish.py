@@ -121,7 +121,7 @@ def make_environment(*search_path: Path):
 def render_file(env, template_name: str, target: Path, context: dict) -> None:
     """Render one template to ``target``; a file that renders empty is not written."""
     try:
-        source = env.loader.get_source(env, template_name)[0]
+        source, filename, _ = env.loader.get_source(env, template_name)
     except UnicodeDecodeError:  # not text: copy it as it is
         path = Path(env.loader.searchpath[0]) / template_name
         if path != target:
@@ -136,6 +136,8 @@ def render_file(env, template_name: str, target: Path, context: dict) -> None:
         target.unlink(missing_ok=True)
         return
     newline = "\r\n" if target.suffix.lower() in CRLF_SUFFIXES else "\n"
+    if newline == "\n" and text == source and Path(filename) == target and b"\r" not in target.read_bytes():
+        return  # cookiecutter copied it as it is to be (Jinja reads "\r\n" as "\n")
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", encoding="utf-8", newline=newline) as out:
         out.write(text)

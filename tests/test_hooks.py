@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -337,6 +338,18 @@ class TestRendering:
         post.render_solution(tmp_path, context, ["README.md", "missing.txt"], role_sources=tmp_path)
         assert (tmp_path / "README.md").read_text() == "# Shop\n"
         assert (tmp_path / "Web" / "templates" / "home.html").read_text() == "{{ role_name }}\n"
+
+    def test_a_copied_file_that_is_as_it_should_be_is_not_written_again(self, tmp_path):
+        """Most of the solution's files have no Jinja in them: cookiecutter's copy is the file."""
+        (tmp_path / "plain.toml").write_text("[tool]\n")
+        (tmp_path / "crlf.toml").write_bytes(b"[tool]\r\n")  # a Windows checkout of the template
+        (tmp_path / "Run.ps1").write_bytes(b"Write-Host hi\n")
+        for name in ("plain.toml", "crlf.toml", "Run.ps1"):
+            os.utime(tmp_path / name, ns=(1_000_000_000, 1_000_000_000))
+        post.render_solution(tmp_path, {}, ["plain.toml", "crlf.toml", "Run.ps1"], role_sources=tmp_path)
+        assert (tmp_path / "plain.toml").stat().st_mtime_ns == 1_000_000_000
+        assert (tmp_path / "crlf.toml").read_bytes() == b"[tool]\n"
+        assert (tmp_path / "Run.ps1").read_bytes() == b"Write-Host hi\r\n"
 
     def test_template_files_lists_what_cookiecutter_copies(self, monkeypatch):
         monkeypatch.chdir(TEMPLATE)  # cookiecutter renders the hooks there
