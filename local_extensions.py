@@ -353,8 +353,12 @@ def compiling_once(environment):
     folder, beside the solution's compiled templates (hooks/finish.py's
     ``compiled_templates_cache``). Cookiecutter compiles every default, choice, file name and
     the hook as a template on every run: some 40 strings at about 1 ms each, the largest part
-    of what the questions cost. Templates loaded by name (Jinja caches those itself) and
-    anything but plain compiling go straight through."""
+    of what the questions cost. Kept are the strings with Jinja syntax: the template's own
+    (cookiecutter.json's, the folder name, the hook) and answers made from others. Text
+    without it, such as a choice or the path of a folder being made (a new one at each bake),
+    is compiled as usual and leaves nothing behind, so that the cache does not grow with each
+    bake. Templates loaded by name (Jinja caches those itself) and anything but plain
+    compiling go straight through."""
     compile_now = environment.compile
     cache = hook_module("finish").compiled_templates_cache()
     if cache is None:
@@ -362,7 +366,8 @@ def compiling_once(environment):
     fixed = []  # compiled_strings_key, made at the first string: extensions set options after __init__
 
     def compile(source, name=None, filename=None, raw=False, defer_init=False):
-        if not isinstance(source, str) or name is not None or filename is not None or raw or defer_init:
+        if (not isinstance(source, str) or not any(delimiter in source for delimiter in JINJA_SYNTAX)
+                or name is not None or filename is not None or raw or defer_init):
             return compile_now(source, name, filename, raw, defer_init)
         if not fixed:
             fixed.append(compiled_strings_key(environment))

@@ -477,6 +477,17 @@ class TestCompiledStrings:
         with_context.filters["shout"] = pass_context(lambda context, text: text.upper() + context["mark"])
         assert with_context.from_string(source).render(cookiecutter={"name": "hi"}, mark="!") == "HI!"
 
+    def test_a_later_bake_adds_nothing_to_the_cache(self, cache, tmp_path):
+        """Cookiecutter also compiles the path of each folder it makes, new at each bake."""
+        from cookiecutter.main import cookiecutter
+
+        cached = []
+        for output in (tmp_path / "first", tmp_path / "second"):
+            cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(output), default_config=True,
+                         extra_context={"install_packages": False})
+            cached.append(sorted(path.relative_to(cache) for path in cache.rglob("*") if path.is_file()))
+        assert cached[0] and cached[1] == cached[0]
+
     def test_without_a_cache_folder_strings_are_compiled_each_time(self, tmp_path, monkeypatch):
         (tmp_path / "a-file").write_text("")
         monkeypatch.setenv("CLOUDSERVICE_CACHE", str(tmp_path / "a-file"))
