@@ -24,6 +24,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.storage.queue import LinearRetry, QueueClient, QueueMessage, QueueServiceClient
 
 log = logging.getLogger("worker")
+ROLE_NAME = "{{ role.name }}"  # the cloud role name that Application Insights shows
 
 {% macro cloud_value(name) %}{{ role.settings | selectattr("name", "equalto", name) | map(attribute="cloud") | first }}{% endmacro %}
 # What an unset or empty setting means: its value in ServiceConfiguration.Cloud.cscfg.
@@ -366,5 +367,6 @@ def send_telemetry_when_configured() -> None:
     if os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip():
         from azure.monitor.opentelemetry import configure_azure_monitor
 
+        os.environ.setdefault("OTEL_SERVICE_NAME", ROLE_NAME)  # else "unknown_service"
         configure_azure_monitor()
         log.info("Sending telemetry to Application Insights")

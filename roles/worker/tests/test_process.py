@@ -4,6 +4,7 @@ the environment, stopped by a signal (Ctrl+Break on Windows) or killed outright.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import signal
 import subprocess
@@ -165,3 +166,6 @@ def test_telemetry_reaches_application_insights_when_configured(
     wait_until(log_line_sent, seconds=30)
     ask_to_stop(process)
     assert process.wait(timeout=30) == 0, logs(tmp_path)
+    sent = [item for body in application_insights.received if "handled in" in body for item in json.loads(body)]
+    role_folder = Path(__file__).resolve().parents[1].name
+    assert {item["tags"]["ai.cloud.role"] for item in sent} == {role_folder}
