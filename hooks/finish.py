@@ -153,20 +153,28 @@ def render_solution(solution: Path, context: dict, template_files: list[str], ro
             render_file(env, name, path, context)
 
 
+def role_files(sources: Path, layers: list[str]) -> dict[Path, str]:
+    """Each file of a role made from ``layers`` (its path in the role) and the template it is
+    rendered from: a later layer's file replaces the same path of an earlier one."""
+    files = {}
+    for layer in layers:
+        for path in sorted((sources / layer).rglob("*")):
+            relative = path.relative_to(sources / layer)
+            if path.is_file() and relative.parts[0] != PARTS:
+                files[relative] = f"{layer}/{relative.as_posix()}"
+    return files
+
+
 def materialise_roles(solution: Path, context: dict, sources: Path) -> None:
     """Write each role's folder from its layers in ``sources``."""
     env = make_environment(sources)
     for role in context["roles"]:
-        target = solution / role["name"]
+        target, role_context = solution / role["name"], {**context, "role": role}
         if role["adopted"]:
-            materialise_adopted_role(env, role, target, {**context, "role": role})
+            materialise_adopted_role(env, role, target, role_context)
             continue
-        for layer in role_layers(role, context["cookiecutter"]["web_server"]):
-            for path in sorted((sources / layer).rglob("*")):
-                relative = path.relative_to(sources / layer)
-                if path.is_file() and relative.parts[0] != PARTS:
-                    name = f"{layer}/{relative.as_posix()}"
-                    render_file(env, name, target / relative, {**context, "role": role})
+        for relative, name in role_files(sources, role_layers(role, context["cookiecutter"]["web_server"])).items():
+            render_file(env, name, target / relative, role_context)
 
 
 REQUIREMENTS_MARK = "# Added for this template's role infrastructure (adopt_from); the lines above are the team's."

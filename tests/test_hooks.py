@@ -319,6 +319,13 @@ class TestRendering:
         assert post.role_layers(web_role, "wfastcgi") == ["common", "web", "wfastcgi", "django"]
         assert post.role_layers(worker_role, "wfastcgi") == ["common", "worker"]
 
+    def test_a_later_layers_file_replaces_the_same_path_of_an_earlier_one(self, tmp_path):
+        for name in ("common/README.md", "common/bin/Start.cmd", "common/_parts/piece.md", "worker/README.md"):
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text(name)
+        assert post.role_files(tmp_path, ["common", "worker"]) == {
+            Path("README.md"): "worker/README.md", Path("bin/Start.cmd"): "common/bin/Start.cmd"}
+
     def test_empty_rendering_writes_no_file_and_scripts_get_crlf(self, tmp_path):
         (tmp_path / "only-for-wfastcgi.txt").write_text("{% if web_server == 'wfastcgi' %}x{% endif %}\n")
         (tmp_path / "run.cmd").write_text("@echo off\n{% if true %}\necho {{ word }}\n{% endif %}\n")
