@@ -38,6 +38,10 @@ answered already (else it too is kept as written).
 from it (the ``adopted`` filter), ``__adoption`` keeps its record for cruft, and the new
 solution's folder may not overlap it (``check_output_folder``).
 
+Cookiecutter compiles each of those strings (and the hook's source) as a template again on
+every run; ``compiling_once`` keeps the compiled code of those with Jinja syntax in the user's
+cache folder, beside the solution's compiled templates.
+
 The post-generation hook is rendered with four more functions from here: ``template_files()``
 (what cookiecutter copies into the solution, so that the hook renders those files and no
 others), ``role_sources()`` (the folder each role is made from), ``hooks_folder()`` (where
@@ -352,8 +356,8 @@ def compiling_once(environment):
     """``environment.compile``, keeping what it compiles from a string in the user's cache
     folder, beside the solution's compiled templates (hooks/finish.py's
     ``compiled_templates_cache``). Cookiecutter compiles every default, choice, file name and
-    the hook as a template on every run: some 40 strings at about 1 ms each, the largest part
-    of what the questions cost. Kept are the strings with Jinja syntax: the template's own
+    the hook as a template on every run, about 1 ms each: some 40 strings, the largest part of
+    what our questions cost beyond cookiecutter's own. Kept are the strings with Jinja syntax: the template's own
     (cookiecutter.json's, the folder name, the hook) and answers made from others. Text
     without it, such as a choice or the path of a folder being made (a new one at each bake),
     is compiled as usual and leaves nothing behind, so that the cache does not grow with each
@@ -382,7 +386,7 @@ def compiling_once(environment):
 
 class AnswerChecks(Extension):
     """The ``check_answer``, ``check_answers`` and ``role_plan`` filters, the post-generation
-    hook's two functions, and answers kept as written."""
+    hook's functions, answers kept as written, and the template's strings compiled once."""
 
     def __init__(self, environment):
         super().__init__(environment)
