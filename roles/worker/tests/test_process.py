@@ -166,6 +166,7 @@ def test_telemetry_reaches_application_insights_when_configured(
     wait_until(log_line_sent, seconds=30)
     ask_to_stop(process)
     assert process.wait(timeout=30) == 0, logs(tmp_path)
-    sent = [item for body in application_insights.received if "handled in" in body for item in json.loads(body)]
+    sent = [item for body in application_insights.received if "handled in" in body
+            for item in json.loads(body)]
     role_folder = Path(__file__).resolve().parents[1].name
     assert {item["tags"]["ai.cloud.role"] for item in sent} == {role_folder}
