@@ -45,7 +45,6 @@ INSTALL_OUTPUT_LINES = 15
 GUIDANCE_HEADING = "## At a glance"
 # Jinja's delimiters: a file with none of them is written as it is (compiling it would cost more).
 JINJA_SYNTAX = ("{{", "{%", "{#")
-NEWLINES = re.compile(r"\r\n|\r")
 
 
 def role_layers(role: dict, web_server: str) -> list[str]:
@@ -130,14 +129,14 @@ def render_file(env, template_name: str, target: Path, context: dict) -> None:
         return
     if any(delimiter in source for delimiter in JINJA_SYNTAX):
         text = env.get_template(template_name).render(**context)
-    else:
-        text = NEWLINES.sub("\n", source)
+    else:  # as it is: Jinja's loader reads "\r\n" and "\r" as "\n"
+        text = source
     if not text.strip():
         target.unlink(missing_ok=True)
         return
     newline = "\r\n" if target.suffix.lower() in CRLF_SUFFIXES else "\n"
     if newline == "\n" and text == source and Path(filename) == target and b"\r" not in target.read_bytes():
-        return  # cookiecutter copied it as it is to be (Jinja reads "\r\n" as "\n")
+        return  # cookiecutter copied it as it is to be
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", encoding="utf-8", newline=newline) as out:
         out.write(text)
