@@ -399,7 +399,10 @@ def test_a_role_may_not_take_the_name_of_the_infra_folder(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("solution", [KIND_COMBINATIONS[-1]], ids=combination_id, indirect=True)
+WITHOUT_A_WORKER = next(answers for answers in KIND_COMBINATIONS if "worker" not in answers["roles"].split())
+
+
+@pytest.mark.parametrize("solution", [KIND_COMBINATIONS[-1], WITHOUT_A_WORKER], ids=combination_id, indirect=True)
 def test_the_solutions_own_containerapps_tests_pass(solution, tmp_path):
     copy = tmp_path / solution.name
     shutil.copytree(solution, copy)

@@ -301,8 +301,13 @@ def make_plan(service: Service) -> Plan:
 # Writing Bicep ------------------------------------------------------------------------
 
 
+# Bicep's escapes in a string: \\ \' \n \r \t \$ and \u{hex}.
+ESCAPED = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+UNESCAPED = {"n": "\n", "r": "\r", "t": "\t"}
+
+
 def bicep_string(text: str) -> Raw:
-    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("${", "\\${")
+    escaped = "".join(ESCAPED.get(char, char) for char in text).replace("${", "\\${")
     return Raw(f"'{escaped}'")
 
 
@@ -1073,7 +1078,14 @@ class BicepReader:
 def unquote(text: str) -> str:
     if text.startswith("'''"):
         return text[3:-3]
-    return re.sub(r"\\(.)", r"\1", text[1:-1])
+
+    def unescaped(match: re.Match) -> str:
+        escape = match.group(1)
+        if escape.startswith("u{"):
+            return chr(int(escape[2:-1], 16))
+        return UNESCAPED.get(escape, escape)
+
+    return re.sub(r"\\(u\{[0-9A-Fa-f]+\}|.)", unescaped, text[1:-1], flags=re.DOTALL)
 
 
 def read_resources(source: str) -> list[tuple[str, str, bool, object]]:

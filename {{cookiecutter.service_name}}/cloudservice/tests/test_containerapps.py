@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -61,11 +62,54 @@ def test_names_and_words():
     assert containerapps.bicep_string("it's ${x}") == "'it\\'s \\${x}'"
 
 
+def test_a_string_reads_back_as_it_was_written():
+    text = "a 'quote', a \\ and ${x}\non two lines,\ta tab, \u00e9"
+    written = containerapps.bicep_string(text)
+    assert "\n" not in written and containerapps.unquote(written) == text
+    assert containerapps.unquote("'caf\\u{E9}'") == "caf\u00e9"
+
+
 def test_the_container_apps_files_agree_with_the_service_files(solution: Service):
     assert list(containerapps.problems(solution)) == []
 
 
 def test_a_bad_cscfg_leaves_every_file_as_it_was(solution_copy: Service):
+    before = {name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES}
+    cloud = solution_copy.root / "ServiceConfiguration.Cloud.cscfg"
+    text = cloud.read_text(encoding="utf-8")
+    broken = re.sub(r'<Instances count="\d+"', '<Instances count="two"', text, count=1)
+    cloud.write_text(broken, encoding="utf-8")
+    with pytest.raises(ModelError, match="is not a whole number"):
+        containerapps.write(solution_copy)
+    assert {
+        name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES
+    } == before
+    assert not [p for p in (solution_copy.root / "infra").iterdir() if p.name.startswith(".")]
+
+
+def test_drift_names_a_missing_and_an_extra_service(solution_copy: Service):
+    root, role = solution_copy.root, solution_copy.roles[0]
+    yaml_text = (root / "azure.yaml").read_text(encoding="utf-8")
+    edit(root / "azure.yaml", f"  {role.name}:\n", "  Retired:\n")
+    assert [f"{file}: {text}" for file, text in containerapps.problems(solution_copy)] == [
+        f"azure.yaml: has no service for the role {role.name};"
+        " run python -m cloudservice containerapps",
+        "azure.yaml: has a service Retired, a role ServiceDefinition.csdef lacks",
+    ]
+    (root / "azure.yaml").write_text(yaml_text, encoding="utf-8")
+    assert list(containerapps.problems(solution_copy)) == []
+
+
+@pytest.fixture
+def worker(solution_copy: Service):
+    """A worker role of the copy; the tests of a worker's queue settings need one."""
+    found = next((role for role in solution_copy.roles if not role.web), None)
+    if found is None:
+        pytest.skip("this solution has no worker role")
+    return found
+
+
+def test_a_worker_setting_that_is_no_number_is_refused(solution_copy: Service, worker):
     before = {name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES}
     edit(
         solution_copy.root / "ServiceConfiguration.Cloud.cscfg",
@@ -77,8 +121,6 @@ def test_a_bad_cscfg_leaves_every_file_as_it_was(solution_copy: Service):
     assert {
         name: (solution_copy.root / name).read_bytes() for name in containerapps.FILES
     } == before
-    assert not [p for p in (solution_copy.root / "infra").iterdir() if p.name.startswith(".")]
-    worker = next(role for role in solution_copy.roles if not role.web)
     assert list(containerapps.problems(solution_copy)) == [
         (
             "ServiceConfiguration.Cloud.cscfg",
@@ -88,12 +130,9 @@ def test_a_bad_cscfg_leaves_every_file_as_it_was(solution_copy: Service):
     ]
 
 
-def test_drift_names_each_missing_and_extra_piece(solution_copy: Service):
+def test_drift_names_each_missing_and_extra_piece_of_a_worker(solution_copy: Service, worker):
     root = solution_copy.root
-    worker = next(role for role in solution_copy.roles if not role.web)
     queue = solution_copy.configuration("Cloud").role(worker.name).settings["QueueName"]
-    yaml_text = (root / "azure.yaml").read_text(encoding="utf-8")
-    edit(root / "azure.yaml", f"  {worker.name}:\n", "  Retired:\n")
     edit(root / "infra/resources.bicep", f"  name: '{queue}-poison'", "  name: 'elsewhere'")
     edit(
         root / "infra/resources.bicep",
@@ -103,9 +142,6 @@ def test_drift_names_each_missing_and_extra_piece(solution_copy: Service):
     edit(root / "infra/resources.bicep", "name: 'MessageEncoding'", "name: 'MessageFormat'")
     found = [f"{file}: {text}" for file, text in containerapps.problems(solution_copy)]
     assert found == [
-        f"azure.yaml: has no service for the role {worker.name};"
-        " run python -m cloudservice containerapps",
-        "azure.yaml: has a service Retired, a role ServiceDefinition.csdef lacks",
         f"infra/resources.bicep: the app of {worker.name} has no environment variable"
         " MessageEncoding",
         f"infra/resources.bicep: the app of {worker.name} sets MaxDequeueCount to '9', but"
@@ -115,7 +151,6 @@ def test_drift_names_each_missing_and_extra_piece(solution_copy: Service):
         f"infra/resources.bicep: has no storage queue {queue}-poison for the role {worker.name};"
         " run python -m cloudservice containerapps",
     ]
-    (root / "azure.yaml").write_text(yaml_text, encoding="utf-8")
     containerapps.write(solution_copy)
     assert list(containerapps.problems(solution_copy)) == []
 

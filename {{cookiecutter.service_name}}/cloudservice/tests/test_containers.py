@@ -3,6 +3,7 @@ themselves are built and run by the template's own tests, with podman)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -25,11 +26,14 @@ def launches(service_copy):
     return plan(service_copy, service_copy.configuration("Local"), list(service_copy.roles))
 
 
-def test_image_names_are_lower_case(solution):
-    for role in solution.roles:
-        name, _, tag = image_name(solution, role).partition(":")
-        assert name == f"{solution.name}-{role.name}".lower().replace("_", "-")
-        assert tag == "local"
+def test_image_names_are_lower_case_and_one_per_role(solution):
+    names = [image_name(solution, role) for role in solution.roles]
+    for role, name in zip(solution.roles, names, strict=True):
+        repository, _, tag = name.partition(":")
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", repository) and tag == "local"
+        assert repository.startswith(f"{solution.name.lower()}-")
+        assert repository.replace("-", "").endswith(re.sub(r"[-_]", "", role.name.lower()))
+    assert len(set(names)) == len(names)
 
 
 def test_each_instance_runs_in_its_image_with_its_variables_passed_by_name(service_copy, launches):
