@@ -24,7 +24,8 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFo
 from azure.storage.queue import LinearRetry, QueueClient, QueueMessage, QueueServiceClient
 
 log = logging.getLogger("worker")
-ROLE_NAME = "{{ role.name }}"  # the cloud role name that Application Insights shows
+# The cloud role name that Application Insights shows.
+ROLE_NAME = "{{ role.name }}"
 
 {% macro cloud_value(name) %}{{ role.settings | selectattr("name", "equalto", name) | map(attribute="cloud") | first }}{% endmacro %}
 # What an unset or empty setting means: its value in ServiceConfiguration.Cloud.cscfg.

@@ -1,6 +1,7 @@
-"""The {{ role.name }} worker: hands every message of a storage queue to ``handle``.
+"""The worker of role {{ role.name }}.
 
-Edit ``handle``; ``queue_consumer.py`` keeps the queue's promises. A message is deleted
+It hands every message of a storage queue to ``handle``. Edit ``handle``;
+``queue_consumer.py`` keeps the queue's promises. A message is deleted
 only after ``handle`` returns, stays hidden from other instances while it waits or is
 handled, and moves to ``<QueueName>-poison`` once it has been tried MaxDequeueCount times.
 README.md describes the settings.
