@@ -109,6 +109,22 @@ def text_files(folder: Path):
                 continue
 
 
+def untidy(folder: Path) -> list[str]:
+    """What the solution's own pre-commit hooks would change (end-of-file-fixer and
+    trailing-whitespace), and two blank lines in a row in Markdown, as 'path:line: what'."""
+    found = []
+    for path, text in text_files(folder):
+        name = path.relative_to(folder).as_posix()
+        if text and (not text.endswith("\n") or text.endswith("\n\n")):
+            found.append(f"{name}: does not end with exactly one newline")
+        for number, line in enumerate(text.split("\n"), 1):
+            if line != line.rstrip():
+                found.append(f"{name}:{number}: trailing whitespace")
+        if path.suffix == ".md" and "\n\n\n" in text:
+            found.append(f"{name}:{text[:text.index(chr(10) * 3)].count(chr(10)) + 2}: two blank lines in a row")
+    return found
+
+
 def jinja_residue(folder: Path) -> list[str]:
     """Files that still hold Jinja syntax, as 'path:line: text'."""
     found = []

@@ -24,6 +24,7 @@ from helpers import (
     ruff_errors,
     schema_errors,
     text_files,
+    untidy,
 )
 
 SUPPORTED_COMBINATIONS = [
@@ -177,6 +178,11 @@ def test_solution_files(baked):
 def test_no_jinja_residue(baked):
     _, solution = baked
     assert jinja_residue(solution) == []
+
+
+def test_the_files_are_as_the_solutions_pre_commit_hooks_leave_them(baked):
+    _, solution = baked
+    assert untidy(solution) == []
 
 
 def test_generated_python_passes_ruff(baked):

@@ -23,4 +23,3 @@ def test_without_node_an_installed_azurite_is_unavailable_saying_why(
         azurite.running(tmp_path / "data"),
     ):
         pass
-
