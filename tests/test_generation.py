@@ -18,6 +18,7 @@ from helpers import (
     CSDEF_NS,
     DEFAULT_NAMES,
     KIND_COMBINATIONS,
+    KINDS,
     SCHEMAS,
     csdef_roles,
     jinja_residue,
@@ -41,6 +42,8 @@ SUPPORTED_COMBINATIONS = [
     # Role names that are not Python identifiers, or that are the frameworks' own names.
     {"roles": "Flask:flask Site:django Api-v2:bottle Queue:worker W:worker"},
     {"roles": "Django:django,Bottle:bottle,Worker:worker,Web_1:flask"},
+    # The longest role names (63 characters), and separators that run together.
+    {"roles": " ".join(f"{kind.capitalize()}{'x' * (63 - len(kind))}:{kind}" for kind in KINDS) + " A_b__c:wsgi"},
     # Several roles of one kind, named and numbered.
     {"roles": "Shop:flask Admin:flask flask flask"},
     {"roles": "worker worker WorkerRole3:worker worker"},
