@@ -333,9 +333,12 @@ def run_by_cookiecutter(answers: dict) -> bool:
 
 
 def is_scratch_copy(solution: Path) -> bool:
-    """Under cruft: is this one of the copies that `cruft update` and `cruft diff` make in
-    the temporary folder (twice an update), rather than the solution of `cruft create`?"""
-    return solution.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
+    """Under cruft: is this one of the copies that `cruft update` and `cruft diff` make (twice
+    an update), rather than the solution of `cruft create`? Cruft makes each in a temporary
+    folder of its own, ``<temporary folder>/tmp<random>/<service>``; `cruft create` writes
+    where it is told, which may well be somewhere in the temporary folder too."""
+    folder = solution.resolve().parent
+    return folder.parent == Path(tempfile.gettempdir()).resolve() and folder.name.startswith(tempfile.gettempprefix())
 
 
 def write_local_secret(solution: Path) -> None:

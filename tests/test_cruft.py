@@ -82,6 +82,17 @@ def test_create_then_add_a_role_with_cruft_update(tmp_path):
     cruft("check", cwd=solution)
 
 
+def test_cruft_create_into_the_temporary_folder_prints_the_guidance(tmp_path):
+    """Trying the template out in the temporary folder is common; only cruft's own copies,
+    each in a new temporary folder of its own, stay quiet."""
+    template = template_repository(tmp_path / "template")
+    answers = {"service_name": "Shop", "roles": "Web:flask", "install_packages": False}
+    created = cruft("create", str(template), "--no-input", "--output-dir", str(tmp_path / "try"),
+                    "--extra-context", json.dumps(answers), cwd=tmp_path, scratch=tmp_path)
+    assert created.stdout.count("Web (flask)") == 1
+    assert csdef_roles(tmp_path / "try" / "Shop") == [("WebRole", "Web")]
+
+
 def test_an_adopted_solution_takes_template_updates_without_the_old_folder(tmp_path):
     """`cruft update` renders the template again from .cruft.json: the team's files stay as they
     are and the old folder is not needed (its record is in the answers, setting values left out)."""
