@@ -109,12 +109,22 @@ def make_environment(*search_path: Path):
     this process cannot import, and cost the hook about 45 ms of imports.)"""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    return Environment(
+    environment = Environment(
         undefined=StrictUndefined,
         loader=FileSystemLoader([str(folder) for folder in search_path]),
         bytecode_cache=compiled_templates_cache(),
         **TEMPLATE_OPTIONS,
     )
+    environment.filters["xml_attribute"] = xml_attribute
+    return environment
+
+
+def xml_attribute(value: object) -> str:
+    """Text for an XML attribute's double quotes: escaped, its line breaks and tabs as character
+    references (an XML parser reads them written as they are as spaces)."""
+    from xml.sax.saxutils import escape
+
+    return escape(str(value), {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
 def render_file(env, template_name: str, target: Path, context: dict) -> None:

@@ -42,6 +42,8 @@ def adopted_plan() -> list[plan.Role]:
                                            local_thumbprint="F" * 40, permission_level="elevated")]
     portal.settings.append(plan.Setting("PaymentsUrl", cloud="https://pay.example/?a=1&b=2", local="http://127.0.0.1",
                                        meaning="the team's own setting"))
+    portal.settings.append(plan.Setting("Greeting", cloud='"Hello",\r\n\tworld', local="one\ntwo",
+                                       meaning="the team's own setting"))
     jobs.vm_size, jobs.instances = "Standard_D2_v2", 1
     jobs.endpoints = [plan.Endpoint("InputEndpoint", {"name": "Telnet", "protocol": "tcp", "port": "2323"})]
     return [portal, jobs, new]
@@ -112,6 +114,12 @@ def test_the_teams_settings_have_their_values_in_each_configuration(service):
     assert "PaymentsUrl" in loaded.role("Portal").settings
     assert loaded.configuration("Cloud").role("Portal").settings["PaymentsUrl"] == "https://pay.example/?a=1&b=2"
     assert loaded.configuration("Local").role("Portal").settings["PaymentsUrl"] == "http://127.0.0.1"
+
+
+def test_a_value_keeps_its_line_breaks_and_tabs(service):
+    _, loaded = service
+    assert loaded.configuration("Cloud").role("Portal").settings["Greeting"] == '"Hello",\r\n\tworld'
+    assert loaded.configuration("Local").role("Portal").settings["Greeting"] == "one\ntwo"
 
 
 def test_the_files_validate_against_microsofts_schemas(solution):
