@@ -18,7 +18,7 @@ Measures, in one run on this machine, several runs each, medians:
 Prints a table of each figure against its goal and writes everything measured to
 benchmarks/results/latest.json. It uses the test tools' .venv (made by tests/run.py)
 and Node.js with npm for Azurite. ``--runs N`` sets the timed runs of every figure (by
-default 5 for bake and run, 3 for install and worker); ``--only bake,run`` picks parts
+default 15 for bake, 5 for run, 3 for install, worker and containers); ``--only bake,run`` picks parts
 (install comes along with worker and run, which need the solution it installs).
 """
 
@@ -43,8 +43,9 @@ ROOT = HERE.parent
 RESULTS = HERE / "results" / "latest.json"
 # Timed runs of each figure, per part: fewer where one run takes long (about 65 s a
 # worker round of its three ways, 25 s an install round), so that the whole takes well under 10 minutes
-# (containers adds about 5 more: one cold build per role kind).
-RUNS = {"bake": 5, "install": 3, "worker": 3, "run": 5, "containers": 3}
+# (containers adds about 5 more: one cold build per role kind). A bake round takes about 6 s, and
+# this machine's speed drifts from one minute to the next: 15 rounds keep its medians steady.
+RUNS = {"bake": 15, "install": 3, "worker": 3, "run": 5, "containers": 3}
 
 
 def test_runner():
