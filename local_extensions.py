@@ -186,6 +186,8 @@ def work_left_for_the_hook(answers: dict) -> bool:
     year = f"{datetime.datetime.now(datetime.UTC):%Y}"
     try:
         hook.finish_files(solution, answers, plan, json.loads(template_files()), year, Path(role_sources()))
+    except OSError as error:  # the disk's or the system's refusal, not the template's fault: no traceback of ours
+        raise FailedHookException(f"writing the solution's files failed: {error.strerror}: {error.filename}") from None
     except Exception as error:  # as a failed hook: cookiecutter removes the folder it made
         raise FailedHookException(f"writing the solution's files failed: {error!r}") from error
     if plan["install_packages"]:
@@ -314,10 +316,13 @@ def output_folder(answers: dict) -> Path | None:
 
 
 def check_output_folder(answers: dict) -> None:
-    """Stop before anything is written when the new solution's folder and the old one overlap."""
+    """Stop before anything is written when the new solution's folder overlaps the old one or
+    one of its role folders."""
     folder, output = str(answers.get("adopt_from", "")).strip(), output_folder(answers)
     if folder and output is not None:
-        hook_module("adopt").check_output_folder(Path(folder), output / str(answers["service_name"]))
+        found = adoption(folder) if Path(folder).is_dir() else None  # under cruft, perhaps gone
+        roles = [] if found is None else found.roles
+        hook_module("adopt").check_output_folder(Path(folder), output / str(answers["service_name"]), roles)
 
 
 # What a string's compiled code depends on, besides its source and Jinja's version: the

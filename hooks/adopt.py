@@ -29,6 +29,7 @@ import dataclasses
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from xml.parsers import expat
@@ -135,6 +136,11 @@ KNOWN_ROLE_PARTS = {"ConfigurationSettings", "Endpoints", "Imports", "LocalResou
                     "Startup", "Runtime", "Sites"}
 KNOWN_SERVICE_PARTS = {"WebRole", "WorkerRole", "LoadBalancerProbes"}
 # Environment variables the old tooling set for its own scripts.
+# The environment variables ServiceDefinition.csdef gives every role (its role_environment), and
+# those Python and Windows need as they are: a setting becomes a variable of its name, so a
+# setting of one of these names would replace it.
+RESERVED_VARIABLES = {"PYTHON_BUILD", "PYTHON_PACKAGE_URL", "EMULATED", "DEPLOYMENT_ID", "ROLE_NAME",
+                      "ROLE_INSTANCE_ID", "DIAGNOSTIC_STORE", "PATH", "PYTHONPATH", "PYTHONHOME"}
 OLD_TOOLING_VARIABLES = {"EMULATED", "PYTHON", "PYTHONPATH", "PYTHON2", "PYPATH"}
 # The old web.config's appSettings that were the tooling's; others are reported.
 OLD_TOOLING_APP_SETTINGS = {"WSGI_HANDLER", "PYTHONPATH", "WSGI_LOG", "DJANGO_SETTINGS_MODULE", "EMULATED",
@@ -247,12 +253,16 @@ def check_role_name(name: str) -> None:
                      f"rename the role in the old solution: {allowed}") from None
 
 
-def check_output_folder(folder: Path, output: Path) -> None:
-    """The new solution may not be written into the old one, nor the old one lie inside the new."""
-    old, new = folder.resolve(), output.resolve()
-    if old == new or new.is_relative_to(old) or old.is_relative_to(new):
-        raise refuse(f"'{folder}' is the output folder or overlaps it",
-                     "write the new solution to a folder outside the old one")
+def check_output_folder(folder: Path, output: Path, roles: list[AdoptedRole] = ()) -> None:
+    """The new solution may not be written into the old one or one of its role folders (which
+    may lie beside it), nor any of those lie inside the new one."""
+    new = output.resolve()
+    for place, shown in [(folder, f"'{folder}'"), *((role.folder, f"the folder of role {role.name} ('{role.folder}')")
+                                                    for role in roles)]:
+        old = place.resolve()
+        if old == new or new.is_relative_to(old) or old.is_relative_to(new):
+            raise refuse(f"{shown} is the output folder or overlaps it",
+                         "write the new solution to a folder outside the old one")
 
 
 # --- reading XML with line numbers ------------------------------------------------------------
@@ -384,7 +394,7 @@ def pyproj_names(folder: Path) -> dict[str, Path]:
     """Project name -> folder, for the .pyproj files beside the cloud project and inside it."""
     found: dict[str, Path] = {}
     plan = plan_module()
-    for base in (folder, folder.parent):
+    for base in (folder, folder.absolute().parent):
         for pyproj in sorted(base.glob("*/*.pyproj")):
             found.setdefault(pyproj.stem.lower(), pyproj.parent)
             try:
@@ -406,7 +416,7 @@ def role_folder(folder: Path, role: Node, references: dict[str, Path]) -> Path:
             candidates.append(windows_path(folder, site.attrib["physicalDirectory"]))
     if name.lower() in references:
         candidates.append(references[name.lower()])
-    for base in (folder.parent, folder):
+    for base in (folder.absolute().parent, folder):  # absolute: the parent of "." is "."
         named = child_named(base, name)
         candidates.append(named if named is not None else base / name)
     for candidate in candidates:
@@ -533,6 +543,43 @@ def search_roots(source: RoleSource) -> list[str]:
     return list(dict.fromkeys(roots))
 
 
+# A requirement that names a local path: -e ../lib, -r ../base.txt, ./wheels/x.whl, file:../lib
+LOCAL_REQUIREMENT = re.compile(
+    r"^(?:(?:-e|--editable|-r|--requirement|-c|--constraint)[\s=]+)?(?:file:)?(\.{1,2}[\\/]\S*)")
+
+
+def outside_notes(name: str, role: Node, source: RoleSource) -> list[Note]:
+    """What the role took from outside its folder, which is not copied: the folders of its
+    PYTHONPATH (web.config, the .csdef's Runtime) and SearchPath (.pyproj), the .pyproj's
+    linked files and referenced projects, and local paths in its requirements."""
+    def outside(base: Path, text: str) -> bool:
+        path = windows_path(base, text)
+        return not Path(os.path.normpath(path)).is_relative_to(Path(os.path.normpath(source.root)))
+
+    found: list[tuple[str, str, int | None]] = []  # (what, where, line)
+    runtime = [v.attrib.get("value", "") for v in role.all("Runtime", "Environment", "Variable")
+               if v.attrib.get("name", "").upper() == "PYTHONPATH"]
+    for where, value in [("PYTHONPATH of the old web.config", source.app_settings.get("PYTHONPATH", "")),
+                         ("SearchPath of the .pyproj", source.project.get("SearchPath", "")),
+                         *((f"PYTHONPATH of {DEFINITION_FILE}", value) for value in runtime)]:
+        for entry in filter(None, (entry.strip() for entry in value.split(";"))):
+            if "%" not in entry and not PureWindowsPath(entry).is_absolute() and outside(source.root, entry):
+                found.append((f"`{entry}` ({where})", f"{name}/", None))
+    for pyproj in sorted(source.root.glob("*.pyproj")):
+        project = read_xml(pyproj, f"{name}/{pyproj.name}")
+        for item in project.all("ItemGroup", "Compile") + project.all("ItemGroup", "Content") + project.all(
+                "ItemGroup", "ProjectReference"):
+            include = item.attrib.get("Include", "")
+            if include and outside(source.root, include):
+                found.append((f"`{include}` ({item.tag} of {pyproj.name})", f"{name}/{pyproj.name} (old)", item.line))
+    for path, requirement, line, file in local_requirements(source.root):
+        if outside((source.root / file).parent, path):
+            found.append((f"`{requirement}`", f"{name}/{file}", line))
+    return [Note(PERSON, f"{what} is outside the role's folder and is not copied: copy that code into the role "
+                 "(or install it as a package from requirements.txt) and fix the reference", where, line)
+            for what, where, line in found]
+
+
 def read_web_config(root: Path, shown: str) -> tuple[dict[str, str], list[str]]:
     """The old web.config's appSettings and the parts of its system.webServer other than the
     handlers. It is the role's own, or the one the old empty web role left in bin\\."""
@@ -571,9 +618,9 @@ def requirement_name(line: str) -> str | None:
 INCLUDE = re.compile(r"^(?:-r|--requirement)[\s=]+(\S+)")
 
 
-def read_requirements(root: Path) -> dict[str, tuple[str, int, str]]:
-    """package -> (requirement, line, file) of requirements.txt and the files it includes (-r)."""
-    found: dict[str, tuple[str, int, str]] = {}
+def requirement_lines(root: Path) -> Iterator[tuple[str, int, str]]:
+    """(line without its comment, line number, file) of requirements.txt and the files it
+    includes (-r) inside the role's folder."""
     pending, seen = [child_named(root, "requirements.txt")], set()
     while pending:
         path = pending.pop(0)
@@ -581,15 +628,27 @@ def read_requirements(root: Path) -> dict[str, tuple[str, int, str]]:
                 root.resolve()):
             continue
         seen.add(path.resolve())
-        lines = read_text(path).splitlines()
-        for number, raw in enumerate(lines, start=1):
+        for number, raw in enumerate(read_text(path).splitlines(), start=1):
             line = raw.split("#", 1)[0].strip()
             include = INCLUDE.match(line)
             if include:
                 pending.append(path.parent / include.group(1))
-            elif (name := requirement_name(line)) is not None:
-                found.setdefault(name, (line, number, path.relative_to(root).as_posix()))
+            yield line, number, path.relative_to(root).as_posix()
+
+
+def read_requirements(root: Path) -> dict[str, tuple[str, int, str]]:
+    """package -> (requirement, line, file) of requirements.txt and the files it includes (-r)."""
+    found: dict[str, tuple[str, int, str]] = {}
+    for line, number, file in requirement_lines(root):
+        if (name := requirement_name(line)) is not None:
+            found.setdefault(name, (line, number, file))
     return found
+
+
+def local_requirements(root: Path) -> list[tuple[str, str, int, str]]:
+    """(path, requirement, line, file) of the requirements that name a local path (``-e ../lib``)."""
+    return [(match.group(1), line, number, file) for line, number, file in requirement_lines(root)
+            if (match := LOCAL_REQUIREMENT.match(line))]
 
 
 IMPORT_LINE = re.compile(r"^\s*(?:from\s+([\w.]+)\s+import\s+\(?([\w\s,*]+)|import\s+([\w.\s,]+))")
@@ -834,6 +893,16 @@ def worker_script(role: Node, source: RoleSource, name: str) -> str:
                  "name it in the role's ProgramEntryPoint (bin\\ps.cmd LaunchWorker.ps1 worker.py)")
 
 
+def script_arguments(role: Node, script: str) -> str:
+    """What the old ProgramEntryPoint's command line gives the worker's script after its name."""
+    entry = role.first("Runtime", "EntryPoint", "ProgramEntryPoint")
+    command = entry.attrib.get("commandLine", "") if entry is not None else ""
+    for match in SCRIPT.finditer(command):
+        if PureWindowsPath(match.group(1)).as_posix().removeprefix("./").endswith(script.rpartition("/")[2]):
+            return command[match.end():].lstrip("\"").strip()
+    return ""
+
+
 # --- the definition and configurations -----------------------------------------------------------
 
 
@@ -905,6 +974,10 @@ def read_settings(name: str, role: Node, configured: dict[str, Node], notes: lis
         setting = declared.attrib.get("name", "")
         if setting.startswith(CLASSIC_SETTING_PREFIX):
             drop(setting, DEFINITION_FILE, declared.line)
+        elif setting.upper() in RESERVED_VARIABLES:
+            raise refuse(f"role {name}: the setting '{setting}' ({DEFINITION_FILE} line {declared.line}) would "
+                         "replace the environment variable of that name, which the new role needs",
+                         f"rename the setting in the old solution (not one of {', '.join(sorted(RESERVED_VARIABLES))})")
         else:
             settings[setting] = Setting(setting)
     for file, configuration in configured.items():
@@ -959,9 +1032,19 @@ def read_start_up(name: str, role: Node, notes: list[Note]) -> None:
                               DEFINITION_FILE, variable.line))
 
 
-def read_endpoints(role: Node) -> list[dict[str, str]]:
+def read_endpoints(role: Node) -> list[dict]:
+    """Each endpoint's element ("kind") and attributes, and its child elements when it has any
+    (an InstanceInputEndpoint's AllocatePublicPortFrom, an InternalEndpoint's FixedPortRange)."""
     endpoints = role.first("Endpoints")
-    return [{"kind": endpoint.tag, **endpoint.attrib} for endpoint in endpoints.children] if endpoints else []
+    return [{"kind": endpoint.tag, **endpoint.attrib,
+             **({"children": [element_record(child) for child in endpoint.children]} if endpoint.children else {})}
+            for endpoint in (endpoints.children if endpoints else [])]
+
+
+def element_record(node: Node) -> dict:
+    """An XML element as the plan keeps it (plan.py's ``Endpoint.children``)."""
+    return {"element": node.tag, "attributes": dict(node.attrib),
+            "children": [element_record(child) for child in node.children]}
 
 
 def read_unknown(name: str, role: Node, notes: list[Note]) -> None:
@@ -1085,7 +1168,14 @@ def diagnostics_notes(folder: Path, roots: list[Path]) -> list[Note]:
 
 def analyse(folder: Path) -> Adoption:
     """Read the old solution in folder (the one with ServiceDefinition.csdef); write nothing."""
-    folder = Path(folder)
+    try:
+        return read_service(Path(folder))
+    except OSError as error:  # a file or folder this user may not read (permissions, a broken link)
+        raise refuse(f"'{error.filename}' cannot be read: {error.strerror}",
+                     "make the old solution's files readable and run again") from None
+
+
+def read_service(folder: Path) -> Adoption:
     definition = read_xml(find_definition(folder), DEFINITION_FILE)
     configurations = {path.name: read_xml(path, path.name) for path in find_configurations(folder)}
     roles_xml = [node for node in definition.children if node.tag in ("WebRole", "WorkerRole")]
@@ -1093,18 +1183,13 @@ def analyse(folder: Path) -> Adoption:
     notes = service_notes(definition, configurations, {role.attrib["name"].lower() for role in roles_xml})
 
     original = definition.attrib.get("name", "")
-    service_name = valid_service_name(original or folder.name)
+    service_name = valid_service_name(original or folder.resolve().name)
     if service_name != original:
         notes.append(Note(CHANGED, f"service name `{original}` becomes `{service_name}` (letters, digits and "
                           "hyphens only)", DEFINITION_FILE, definition.line))
     os_family = choose_os_family(configurations, notes)
     references = project_references(folder)
     roles = [adopt_role(folder, role, configurations, references, notes) for role in roles_xml]
-    for role in roles[1:]:
-        if role.vm_size != roles[0].vm_size:
-            notes.append(Note(PERSON, f"role {role.name} ran on `{role.vm_size}` and role {roles[0].name} on "
-                              f"`{roles[0].vm_size}`: the template gives every role one size ({roles[0].vm_size}); "
-                              "set the other in ServiceDefinition.csdef if it matters"))
     notes += diagnostics_notes(folder, [role.folder for role in roles])
     return Adoption(folder=folder, original_name=original, service_name=service_name, os_family=os_family,
                     configurations=list(configurations), roles=roles, notes=notes)
@@ -1117,10 +1202,10 @@ def check_role_names(roles: list[Node]) -> None:
     for role in roles:
         name = role.attrib.get("name", "")
         check_role_name(name)
-        if name.lower() in seen:
-            raise refuse(f"the role name '{name}' is used twice in {DEFINITION_FILE}",
-                         "give every role its own name (names are compared ignoring case)")
-        seen.add(name.lower())
+        if plan_module().same_name_key(name) in seen:
+            raise refuse(f"the role name '{name}' is used twice in {DEFINITION_FILE} (names are compared "
+                         "ignoring case, '-' and '_')", "rename one of the roles in the old solution")
+        seen.add(plan_module().same_name_key(name))
 
 
 def service_notes(definition: Node, configurations: dict[str, Node], roles: set[str]) -> list[Note]:
@@ -1173,7 +1258,11 @@ def adopt_role(folder: Path, role: Node, configurations: dict[str, Node], refere
     notes.append(Note(CARRIED, f"role {name}: a {kind} role from `{shown_path(folder, root)}`, {described}"
                       + (f", settings `{settings_module}`" if settings_module else "")
                       + f", {len(source.files)} files copied unchanged"))
-    notes += code_notes(name, source, settings)
+    requirements = next((file for file in source.files if file.lower() == "requirements.txt"), None)
+    if requirements not in (None, "requirements.txt"):
+        notes.append(Note(CHANGED, f"role {name}: `{requirements}` becomes `requirements.txt`, the name pip, the "
+                          "template's tools and the Linux containers look for", f"{name}/{requirements} (old)"))
+    notes += code_notes(name, source, settings) + outside_notes(name, role, source)
     return adopted
 
 
@@ -1191,7 +1280,14 @@ def role_entry(role: Node, source: RoleSource, notes: list[Note]) -> tuple[str, 
             notes.append(Note(PERSON, f"role {name} is a worker role with input endpoints: it serves requests "
                               "itself, while the template's worker reads a queue; keep its script as the worker's "
                               "loop or make it a web role", DEFINITION_FILE, role.line))
-        return kind, worker_script(role, source, name), False, None
+        script = worker_script(role, source, name)
+        arguments = script_arguments(role, script)
+        if arguments:
+            notes.append(Note(PERSON, f"role {name}: the old entry point gave its script the arguments `{arguments}`; "
+                              f"the new one runs `{script}` without them: read them from settings (environment "
+                              "variables) instead, or add them to the ProgramEntryPoint of ServiceDefinition.csdef, "
+                              "bin/LaunchWorker.ps1 and the Dockerfile", DEFINITION_FILE, role.line))
+        return kind, script, False, None
     if kind == "django":
         entry, factory, settings_module = django_entry(source, name, notes)
         return kind, entry, factory, settings_module
@@ -1210,7 +1306,11 @@ def definition_notes(name: str, role: Node, notes: list[Note]) -> None:
                           "per web role, at its root", DEFINITION_FILE, extra.line))
     endpoints = role.first("Endpoints")
     for kept in (endpoints.children if endpoints else []) + role.all("LocalResources", "LocalStorage"):
-        notes.append(Note(CARRIED, f"role {name}: `{kept.quoted()}`", DEFINITION_FILE, kept.line))
+        if kept.tag == "LocalStorage" and kept.attrib.get("name", "").lower() == "diagnosticstore":
+            notes.append(Note(CHANGED, f"role {name}: `{kept.quoted()}` replaced by the template's own DiagnosticStore "
+                              "(where the start-up and the roles write their logs)", DEFINITION_FILE, kept.line))
+        else:
+            notes.append(Note(CARRIED, f"role {name}: `{kept.quoted()}`", DEFINITION_FILE, kept.line))
 
 
 def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[Note]:
@@ -1246,6 +1346,12 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
         if old.name.lower() not in planned:
             notes.append(Note(CHANGED, f"role {old.name} not adopted: the `roles` answer leaves it out"))
     local = next((name for name in adoption.configurations if ".local." in name.lower()), None)
+    if local is None:
+        notes.append(Note(PERSON, f"the old service has no local .cscfg: ServiceConfiguration.Local.cscfg has the "
+                          f"values of {adoption.cloud_configuration} (secrets too): give it local ones"))
+    elif local == adoption.cloud_configuration:
+        notes.append(Note(PERSON, f"the old service has only {local}: ServiceConfiguration.Cloud.cscfg has its "
+                          "local values: give it the cloud ones before deploying"))
     for other in adoption.configurations:
         if other not in (adoption.cloud_configuration, local):
             notes.append(Note(PERSON, f"the values of {other} are not carried: the solution has the cloud "
@@ -1254,9 +1360,11 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
     defaults = adoption.answers()
     own_size = plan.check_vm_size(answers["vm_size"]) == defaults["vm_size"]
     own_count = plan.parse_instance_count(answers["instance_count"]) == int(defaults["instance_count"])
-    if own_size and own_count:
-        notes.append(Note(CARRIED, "each role's VM size and cloud instance count (vm_size and instance_count "
-                          "were not given other values)"))
+    if own_size:
+        notes.append(Note(CARRIED, "each role's VM size (the vm_size answer was not given another value)"))
+    if own_count:
+        notes.append(Note(CARRIED, "each role's cloud instance count (the instance_count answer was not given "
+                          "another value)"))
     if not own_size:
         notes.append(Note(CHANGED, f"every role runs on `{answers['vm_size'].strip()}`, the vm_size answer"))
     if not own_count:
@@ -1328,7 +1436,7 @@ def record(adoption: Adoption) -> str:
         "local_resources": role.local_resources,
         "certificates": [{**c, "thumbprints": dict(c["thumbprints"])} for c in role.certificates],
     } for role in adoption.roles]
-    return json.dumps({"folder": adoption.folder.name, "original_name": adoption.original_name,
+    return json.dumps({"folder": adoption.folder.resolve().name, "original_name": adoption.original_name,
                        "service_name": adoption.service_name, "os_family": adoption.os_family,
                        "configurations": adoption.configurations, "roles": roles}, separators=(",", ":"))
 
@@ -1373,16 +1481,22 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
         if http.get("name") != "HttpIn":
             notes.append(Note(CHANGED, f"role {role.name}: endpoint `{http.get('name')}` (http, port {role.port}) "
                               "is named `HttpIn`, with the template's health probe on /health", DEFINITION_FILE))
+        dropped = sorted(set(http) - {"kind", "name", "protocol", "port", "loadBalancerProbe"})
+        if dropped:
+            notes.append(Note(CHANGED, f"role {role.name}: the {', '.join(f'`{part}`' for part in dropped)} of "
+                              f"endpoint `{http.get('name')}` not kept: the template's HttpIn is only its port, "
+                              "which IIS listens on", DEFINITION_FILE))
     elif role.web:
         role.port = None  # give_free_ports picks one
     role.endpoints = []
     for endpoint in endpoints:
-        attributes = {k: v for k, v in endpoint.items() if k not in ("kind", "loadBalancerProbe")}
+        attributes = {k: v for k, v in endpoint.items() if k not in ("kind", "loadBalancerProbe", "children")}
         if "loadBalancerProbe" in endpoint:
             notes.append(Note(PERSON, f"role {role.name}: endpoint `{attributes.get('name')}` used the load balancer "
                               f"probe `{endpoint['loadBalancerProbe']}`, which is not carried: it has none now",
                               DEFINITION_FILE))
-        role.endpoints.append(plan.Endpoint(endpoint.get("kind", "InputEndpoint"), attributes))
+        role.endpoints.append(plan.Endpoint(endpoint.get("kind", "InputEndpoint"), attributes,
+                                            endpoint.get("children", [])))
     role.local_resources = [dict(r) for r in old.local_resources if r.get("name", "").lower() != "diagnosticstore"]
     role.certificates = [
         plan.Certificate(
@@ -1488,7 +1602,7 @@ def render_migration(adoption: Adoption) -> str:
     lines = [
         f"# Migration of {adoption.original_name or adoption.service_name}",
         "",
-        f"This solution was adopted from the Visual Studio cloud service `{adoption.folder.name}`. "
+        f"This solution was adopted from the Visual Studio cloud service `{adoption.folder.resolve().name}`. "
         "The roles' own files were copied unchanged, so their line numbers below are those of the "
         "files in this solution; lines of ServiceDefinition.csdef and the .cscfg files are those of "
         "the old solution.",

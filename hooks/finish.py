@@ -31,6 +31,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -187,6 +188,7 @@ def materialise_roles(solution: Path, context: dict, sources: Path) -> None:
 
 
 REQUIREMENTS_MARK = "# Added for this template's role infrastructure (adopt_from); the lines above are the team's."
+NO_TEAM_REQUIREMENTS_MARK = "# What the template's role infrastructure needs (adopt_from); the old role had none."
 REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -205,7 +207,8 @@ def merge_requirements(theirs: str, needed: list[str]) -> str:
         return theirs
     newline = "\r\n" if "\r\n" in theirs else "\n"
     start = theirs if not theirs or theirs.endswith(("\n", "\r")) else theirs + newline
-    return start + (newline if start else "") + newline.join([REQUIREMENTS_MARK, *missing]) + newline
+    mark = REQUIREMENTS_MARK if theirs.strip() else NO_TEAM_REQUIREMENTS_MARK
+    return start + (newline if start else "") + newline.join([mark, *missing]) + newline
 
 
 def materialise_adopted_role(env, role: dict, target: Path, context: dict) -> None:
@@ -215,18 +218,24 @@ def materialise_adopted_role(env, role: dict, target: Path, context: dict) -> No
     adopted = role["adopted"]
     for name in adopted["sources"]:
         render_file(env, name, target / name.partition("/")[2], context)
-    theirs = ""
+    theirs, their_file = "", team_requirements_file(adopted["files"])
     if adopted["folder"] and Path(adopted["folder"]).is_dir():
         folder = Path(adopted["folder"])
-        copy_team_files(folder, [name for name in adopted["files"] if name != "requirements.txt"], target)
-        if "requirements.txt" in adopted["files"]:
-            theirs = read_requirements_text(folder / "requirements.txt")
+        copy_team_files(folder, [name for name in adopted["files"] if name != their_file], target)
+        if their_file:
+            theirs = read_requirements_text(folder / their_file)
     merged = merge_requirements(theirs, adopted["requirements"]) or NO_REQUIREMENTS
     with (target / "requirements.txt").open("w", encoding="utf-8", newline="") as out:
         out.write(merged)
 
 
 NO_REQUIREMENTS = "# The role's own code needs no packages beyond the standard library.\n"
+
+
+def team_requirements_file(files: list[str]) -> str | None:
+    """The team's requirements.txt among its files, however Windows spelled its name
+    (``Requirements.txt``): the new role's requirements.txt is made from it."""
+    return next((name for name in files if name.lower() == "requirements.txt"), None)
 
 
 def read_requirements_text(path: Path) -> str:
@@ -249,11 +258,15 @@ def write_migration(solution: Path, plan: dict) -> Path | None:
 
 def copy_team_files(source: Path, files: list[str], target: Path) -> None:
     """An adopted role's own files, byte for byte and with their times, over whatever the
-    template wrote at the same path (theirs win); the old folder is only read."""
+    template wrote at the same path (theirs win); the old folder is only read. The copies can
+    be written to, whatever the old files were (a read-only checkout, say)."""
     for name in files:
         destination = target / name
         destination.parent.mkdir(parents=True, exist_ok=True)
+        if destination.exists() and not os.access(destination, os.W_OK):
+            destination.chmod(stat.S_IREAD | stat.S_IWRITE)  # copied read-only by an older version
         shutil.copy2(source / name, destination)
+        destination.chmod(destination.stat().st_mode | stat.S_IWRITE)
 
 
 def compiled_once_finders(*folders: Path) -> dict[str, object]:

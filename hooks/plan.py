@@ -210,6 +210,9 @@ class Endpoint:
 
     element: str  # InputEndpoint, InternalEndpoint or InstanceInputEndpoint
     attributes: dict[str, str]  # name, protocol, port, ... as written in the .csdef
+    # Its child elements, each {"element", "attributes", "children"}: an InstanceInputEndpoint's
+    # AllocatePublicPortFrom, an InternalEndpoint's FixedPort or FixedPortRange.
+    children: list[dict] = field(default_factory=list)
 
 
 @dataclass

@@ -469,6 +469,51 @@ class TestBadInput:
             with pytest.raises(answer_error(), match="overlaps"):
                 adopt.check_output_folder(tmp_path / "old", output)
 
+    def test_role_names_that_differ_only_in_dash_and_underscore(self, tmp_path):
+        folder = solution(tmp_path, WORKER.format("Web-Api") + WORKER.format("Web_Api"),
+                          {"Web-Api/worker.py": "", "Web_Api/worker.py": ""})
+        with pytest.raises(answer_error(), match=r"^adopt_from: the role name 'Web_Api' is used twice .*'-' and '_'"):
+            adopt.analyse(folder)
+
+    def test_the_output_folder_may_not_be_in_a_role_folder_beside_the_cloud_project(self, tmp_path):
+        folder = solution(tmp_path, WORKER.format("Jobs"), {"Jobs/worker.py": ""})
+        roles = adopt.analyse(folder).roles
+        adopt.check_output_folder(folder, tmp_path / "New", roles)
+        with pytest.raises(answer_error(), match=r"^adopt_from: the folder of role Jobs \(.*\) is the output folder "):
+            adopt.check_output_folder(folder, tmp_path / "Jobs" / "New", roles)
+
+    @pytest.mark.parametrize("setting", ["ROLE_NAME", "PythonPath", "DIAGNOSTIC_STORE"])
+    def test_a_setting_named_as_a_variable_the_role_needs(self, tmp_path, setting):
+        role = (f'<WorkerRole name="W"><ConfigurationSettings><Setting name="{setting}" />'
+                "</ConfigurationSettings></WorkerRole>")
+        with pytest.raises(answer_error(), match=f"^adopt_from: role W: the setting '{setting}' .* would replace"):
+            adopt.analyse(solution(tmp_path, role, {"W/worker.py": ""}))
+
+    def test_the_reserved_names_are_the_variables_the_template_gives_every_role(self):
+        csdef = (TEMPLATE / "{{cookiecutter.service_name}}" / "ServiceDefinition.csdef").read_text()
+        given = set(re.findall(r'<Variable name="([A-Z_]+)"', csdef))
+        assert "ROLE_NAME" in given and given <= adopt.RESERVED_VARIABLES
+
+    def test_a_file_it_may_not_read_is_one_error_line(self, tmp_path, monkeypatch):
+        folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""})
+
+        def refused(root):
+            raise PermissionError(13, "Permission denied", str(root / "logs"))
+
+        monkeypatch.setattr(adopt, "team_files", refused)  # as root, no permission stops the walk
+        with pytest.raises(answer_error()) as raised:
+            adopt.analyse(folder)
+        assert str(raised.value) == (f"adopt_from: '{tmp_path / 'W' / 'logs'}' cannot be read: Permission denied; "
+                                     "make the old solution's files readable and run again")
+
+    def test_a_folder_given_as_dot_is_named_by_its_name(self, tmp_path, monkeypatch):
+        folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""}, name="")
+        monkeypatch.chdir(folder)
+        adoption = adopt.analyse(Path("."))
+        assert adoption.service_name == "Svc"
+        assert "cloud service `Svc`" in adopt.render_migration(adoption)
+        assert json.loads(adopt.record(adoption))["folder"] == "Svc"
+
 
 class TestReport:
     @pytest.mark.parametrize(("module", "name", "retired"), [
@@ -612,6 +657,53 @@ class TestDefinitionParts:
             "</NetworkConfiguration></ServiceConfiguration>"))
         assert any(note.text == "NetworkConfiguration replaced by the template's virtual network"
                    for note in adopt.analyse(folder).notes)
+
+
+class TestWhatIsNotCarried:
+    def test_code_outside_the_role_folder_is_reported(self, tmp_path):
+        role = ('<WorkerRole name="W"><Runtime><Environment><Variable name="PYTHONPATH" value="..\\..\\Common" />'
+                "</Environment></Runtime></WorkerRole>")
+        pyproj = ('<Project xmlns="http://schemas.microsoft.com/developer/msbuild/2003"><PropertyGroup>'
+                  "<SearchPath>..\\Common\\;lib</SearchPath></PropertyGroup><ItemGroup>"
+                  '<Compile Include="worker.py" /><Compile Include="..\\Common\\util.py"><Link>util.py</Link></Compile>'
+                  '<ProjectReference Include="..\\Common\\Common.pyproj" /></ItemGroup></Project>')
+        folder = solution(tmp_path, role, {"W/worker.py": "", "W/W.pyproj": pyproj, "W/lib/x.py": "",
+                                           "W/requirements.txt": "-e ../Common\nrequests\n-e ./lib\n",
+                                           "Common/util.py": ""})
+        reported = [note for note in adopt.analyse(folder).notes if "outside the role's folder" in note.text]
+        assert [note.text.partition(" is outside")[0] for note in reported] == [
+            "`..\\Common\\` (SearchPath of the .pyproj)", "`..\\..\\Common` (PYTHONPATH of ServiceDefinition.csdef)",
+            "`..\\Common\\util.py` (Compile of W.pyproj)", "`..\\Common\\Common.pyproj` (ProjectReference of W.pyproj)",
+            "`-e ../Common`"]
+        assert all(note.section == adopt.PERSON for note in reported)
+        assert (reported[-1].file, reported[-1].line) == ("W/requirements.txt", 1)
+
+    def test_arguments_of_the_worker_script_are_reported(self, tmp_path):
+        role = ('<WorkerRole name="W"><Runtime><EntryPoint><ProgramEntryPoint commandLine="bin\\ps.cmd '
+                'LaunchWorker.ps1 src\\main.py --queue jobs" setReadyOnProcessStart="true" /></EntryPoint>'
+                "</Runtime></WorkerRole>")
+        adoption = adopt.analyse(solution(tmp_path, role, {"W/src/main.py": ""}))
+        assert adoption.roles[0].entry_point == "src/main.py"
+        assert any(note.section == adopt.PERSON and "the arguments `--queue jobs`" in note.text
+                   for note in adoption.notes)
+
+    def test_an_endpoints_child_elements_are_read(self, tmp_path):
+        role = ('<WorkerRole name="W"><Endpoints><InstanceInputEndpoint name="Debug" protocol="tcp" localPort="5678">'
+                '<AllocatePublicPortFrom><FixedPortRange min="10000" max="10100" /></AllocatePublicPortFrom>'
+                "</InstanceInputEndpoint></Endpoints></WorkerRole>")
+        (endpoint,) = only_role(solution(tmp_path, role, {"W/worker.py": ""})).endpoints
+        assert endpoint["children"] == [{"element": "AllocatePublicPortFrom", "attributes": {}, "children": [
+            {"element": "FixedPortRange", "attributes": {"min": "10000", "max": "10100"}, "children": []}]}]
+
+    def test_each_role_keeps_its_own_size_and_the_template_its_diagnostic_store(self, tmp_path):
+        roles = (WORKER.format("A") + '<WorkerRole name="B" vmsize="Medium"><LocalResources>'
+                 '<LocalStorage name="DiagnosticStore" sizeInMB="8192" /></LocalResources></WorkerRole>')
+        adoption = adopt.analyse(solution(tmp_path, roles, {"A/worker.py": "", "B/worker.py": ""}))
+        texts = [(note.section, note.text) for note in adoption.notes]
+        assert not any("one size" in text for _, text in texts)
+        assert any(section == adopt.CHANGED and "DiagnosticStore" in text and "replaced by the template's own" in text
+                   for section, text in texts)
+        assert not any(section == adopt.CARRIED and "DiagnosticStore" in text for section, text in texts)
 
 
 class TestForTheGenerationStep:

@@ -224,6 +224,32 @@ def test_an_adopted_web_role_cannot_be_made_a_worker(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_new_solution_may_not_be_written_into_an_old_role_folder(tmp_path):
+    old = tmp_path / "old" / "StatusService"
+    shutil.copytree(PLAIN.parent, old.parent)
+    completed = adopt(old.parent / "Api", old)
+    assert completed.returncode == 1
+    assert completed.stderr.strip().splitlines() == [
+        f"ERROR: adopt_from: the folder of role Api ('{old.parent / 'Api'}') is the output folder or overlaps it; "
+        "write the new solution to a folder outside the old one"]
+    assert not (old.parent / "Api" / "StatusService").exists()
+
+
+def test_a_requirements_file_named_the_windows_way_is_the_roles_requirements(tmp_path):
+    old = tmp_path / "old" / "StatusService"
+    shutil.copytree(PLAIN.parent, old.parent)
+    (old.parent / "Api" / "requirements.txt").unlink(missing_ok=True)
+    (old.parent / "Api" / "Requirements.txt").write_bytes(b"requests==2.31.0\r\n")
+    completed = adopt(tmp_path / "out", old)
+    assert completed.returncode == 0, completed.stderr
+    solution = tmp_path / "out" / "StatusService"
+    assert [path.name for path in (solution / "Api").iterdir() if path.name.lower() == "requirements.txt"] == [
+        "requirements.txt"]
+    requirements = (solution / "Api" / "requirements.txt").read_bytes().decode()
+    assert requirements.startswith("requests==2.31.0\r\n") and "waitress" in requirements
+    assert "`Requirements.txt` becomes `requirements.txt`" in (solution / "MIGRATION.md").read_text()
+
+
 def test_the_teams_files_win_over_the_templates(tmp_path):
     old = tmp_path / "old" / "StatusService"
     shutil.copytree(PLAIN.parent, old.parent)

@@ -45,7 +45,12 @@ def adopted_plan() -> list[plan.Role]:
     portal.settings.append(plan.Setting("Greeting", cloud='"Hello",\r\n\tworld', local="one\ntwo",
                                        meaning="the team's own setting"))
     jobs.vm_size, jobs.instances = "Standard_D2_v2", 1
-    jobs.endpoints = [plan.Endpoint("InputEndpoint", {"name": "Telnet", "protocol": "tcp", "port": "2323"})]
+    jobs.endpoints = [
+        plan.Endpoint("InputEndpoint", {"name": "Telnet", "protocol": "tcp", "port": "2323"}),
+        plan.Endpoint("InstanceInputEndpoint", {"name": "Debug", "protocol": "tcp", "localPort": "5678"}, [
+            {"element": "AllocatePublicPortFrom", "attributes": {}, "children": [
+                {"element": "FixedPortRange", "attributes": {"min": "10000", "max": "10100"}, "children": []}]}]),
+    ]
     return [portal, jobs, new]
 
 
@@ -93,7 +98,8 @@ def test_endpoints_are_kept_with_their_ports_and_https_is_bound_to_the_site(serv
         ("HttpIn", "InputEndpoint", "http", 80), ("HttpsIn", "InputEndpoint", "https", 443),
         ("Cache", "InternalEndpoint", "tcp", 6379)]
     assert portal.sites[0].endpoints == ("HttpIn", "HttpsIn")
-    assert [(e.name, e.protocol, e.port) for e in jobs.endpoints] == [("Telnet", "tcp", 2323)]
+    assert [(e.name, e.kind, e.protocol) for e in jobs.endpoints] == [
+        ("Telnet", "InputEndpoint", "tcp"), ("Debug", "InstanceInputEndpoint", "tcp")]
     assert [(e.name, e.port) for e in extra.endpoints] == [("HttpIn", 8080)]
 
 
@@ -122,6 +128,16 @@ def test_a_value_keeps_its_line_breaks_and_tabs(service):
     assert loaded.configuration("Local").role("Portal").settings["Greeting"] == "one\ntwo"
 
 
+def test_an_endpoints_child_elements_are_kept(solution):
+    from xml.etree import ElementTree
+
+    namespace = {"d": "http://schemas.microsoft.com/ServiceHosting/2008/10/ServiceDefinition"}
+    definition = ElementTree.parse(solution / "ServiceDefinition.csdef")
+    ranges = definition.findall(".//d:InstanceInputEndpoint[@name='Debug']/d:AllocatePublicPortFrom/d:FixedPortRange",
+                                namespace)
+    assert [dict(found.attrib) for found in ranges] == [{"min": "10000", "max": "10100"}]
+
+
 def test_the_files_validate_against_microsofts_schemas(solution):
     if not SCHEMAS.is_dir():
         pytest.skip(f"Microsoft's schemas are not at {SCHEMAS}; schema validation skipped")
@@ -136,10 +152,15 @@ class TestRequirements:
         merged = post.merge_requirements(theirs, ["flask>=3", "waitress>=3", "azure-storage-queue>=12.9"])
         assert merged == theirs + "\r\n" + post.REQUIREMENTS_MARK + "\r\nwaitress>=3\r\n"
 
-    @pytest.mark.parametrize("theirs", ["", "bottle", "bottle\n", "-r base.txt\n--index-url https://x\n"])
-    def test_without_a_final_newline_empty_or_options_only(self, theirs):
+    @pytest.mark.parametrize("theirs", ["bottle", "bottle\n", "-r base.txt\n--index-url https://x\n"])
+    def test_without_a_final_newline_or_options_only(self, theirs):
         merged = post.merge_requirements(theirs, ["waitress"])
         assert merged.startswith(theirs) and merged.endswith(post.REQUIREMENTS_MARK + "\nwaitress\n")
+        assert post.merge_requirements(merged, ["waitress"]) == merged
+
+    def test_no_requirements_of_theirs_is_not_called_theirs(self):
+        merged = post.merge_requirements("", ["waitress"])
+        assert merged == post.NO_TEAM_REQUIREMENTS_MARK + "\nwaitress\n"
         assert post.merge_requirements(merged, ["waitress"]) == merged
 
     @pytest.mark.parametrize(("line", "name"), [
@@ -165,6 +186,19 @@ def test_the_teams_files_are_copied_byte_for_byte_over_the_templates(tmp_path):
     assert {name: (new / name).stat().st_mtime_ns for name in files} == before
     assert (new / "serve.py").read_text() == "the template's\n"
     assert {name: (old / name).read_bytes() for name in files} == files
+
+
+def test_the_copies_of_read_only_files_can_be_written_and_copied_again(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    (old / "pkg").mkdir(parents=True)
+    (old / "pkg" / "app.py").write_text("x = 1\n")
+    (old / "pkg" / "app.py").chmod(0o444)  # a read-only checkout
+    post.copy_team_files(old, ["pkg/app.py"], new)
+    assert (new / "pkg" / "app.py").stat().st_mode & 0o200
+    (new / "pkg" / "app.py").chmod(0o444)  # as an older version copied it
+    post.copy_team_files(old, ["pkg/app.py"], new)
+    assert (new / "pkg" / "app.py").read_text() == "x = 1\n" and (new / "pkg" / "app.py").stat().st_mode & 0o200
+    assert not (old / "pkg" / "app.py").stat().st_mode & 0o222
 
 
 class TestAnswersFromTheOldService:
