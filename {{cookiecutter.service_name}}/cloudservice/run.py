@@ -56,13 +56,15 @@ EXTRA_STOP_SIGNALS = [
 def command_line(arguments: list[str]) -> str:
     """An argument list as one command string for the shell honcho starts it with.
 
-    POSIX: /bin/sh, so ``shlex.join``. Windows: cmd.exe, which hands the program a
-    command line that the program splits by the C runtime's rules, so each argument is
-    quoted by those rules (``subprocess.list2cmdline``) and then every character that
-    means something to cmd.exe (such as ``&``, ``%``, ``"``) is escaped with ``^``.
+    POSIX: /bin/sh, so ``shlex.join``, after ``exec``: the shell becomes the program, whose
+    own exit code the run then reports (a shell stopped with the run would give -15).
+    Windows: cmd.exe, which hands the program a command line that the program splits by
+    the C runtime's rules, so each argument is quoted by those rules
+    (``subprocess.list2cmdline``) and then every character that means something to cmd.exe
+    (such as ``&``, ``%``, ``"``) is escaped with ``^``.
     """
     if os.name != "nt":
-        return shlex.join(arguments)
+        return "exec " + shlex.join(arguments)
     return " ".join(CMD_SPECIAL.sub(r"^\1", subprocess.list2cmdline([a])) for a in arguments)
 
 

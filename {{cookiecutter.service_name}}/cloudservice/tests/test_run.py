@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -59,6 +60,25 @@ def test_a_stop_before_the_processes_have_started_still_stops_them(signal_handle
     assert time.monotonic() - started < 10
     assert "sending SIGTERM to sleeper" in output.getvalue()
     assert "sleeper stopped" in output.getvalue()
+
+
+STOPS_CLEANLY = """
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="on Windows the run ends a process tree with taskkill")
+def test_a_process_that_stops_cleanly_is_reported_with_its_own_exit_code(signal_handlers):
+    """As a worker does on SIGTERM: the run reports its 0, not the shell's end."""
+    output = io.StringIO()
+    manager = Manager(Printer(output))
+    manager.add_process("worker", command_line([sys.executable, "-c", STOPS_CLEANLY]))
+    threading.Timer(3, manager.terminate).start()
+    manager.loop()
+    assert "worker stopped (rc=0)" in output.getvalue(), output.getvalue()
 
 
 @pytest.fixture
