@@ -1506,6 +1506,15 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
             permission_level=c.get("permissionLevel"))
         for c in old.certificates]
     role.settings = merged_settings(role, old, cloud, local, notes)
+    https = [e for e in old.endpoints if e.get("kind") == "InputEndpoint" and e.get("protocol") == "https"]
+    if role.web and https and http is None:
+        settings = {setting.name: setting for setting in role.settings}
+        if "HTTPS_ONLY" not in {setting.name for setting in old.settings}:  # else the team's value stays
+            settings["HTTPS_ONLY"] = dataclasses.replace(settings["HTTPS_ONLY"], cloud="true")
+            role.settings = list(settings.values())
+            notes.append(Note(CHANGED, f"role {role.name}: the old service answered it over https only "
+                              f"(`{https[0].get('name')}`): HTTPS_ONLY is true in the cloud, so the http endpoint "
+                              "the probe needs redirects every other request to https"))
     if role.web:
         role.wsgi_application = plan.ADOPTED_WSGI_APPLICATION
     else:
@@ -1519,9 +1528,10 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
         sources=sources, requirements=server_requirements(web_server) if role.web else [])
 
 
-# The template's settings an adopted role keeps: those for any code of the role. The others are read
-# only by the kinds' sample applications and the template's queue consumer, which it does not get.
-ADOPTED_TEMPLATE_SETTINGS = ("StorageConnectionString", "APPLICATIONINSIGHTS_CONNECTION_STRING")
+# The template's settings an adopted role keeps: those for any code of the role, and a web role's
+# HTTPS_ONLY, which role_wsgi.py reads. The others are read only by the kinds' sample
+# applications and the template's queue consumer, which it does not get.
+ADOPTED_TEMPLATE_SETTINGS = ("StorageConnectionString", "APPLICATIONINSIGHTS_CONNECTION_STRING", "HTTPS_ONLY")
 
 
 def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes: list[Note]) -> list:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import hook_module, tree_hash
+from helpers import hook_module, new_service_answers, tree_hash
 
 FIXTURES = TEMPLATE / "tests" / "fixtures" / "old-solutions"
 CASES = sorted(path.parent.name for path in FIXTURES.glob("*/expected.json"))
@@ -707,6 +707,24 @@ class TestWhatIsNotCarried:
 
 
 class TestForTheGenerationStep:
+    @pytest.mark.parametrize(("endpoints", "https_only"), [
+        ('<InputEndpoint name="HttpsIn" protocol="https" port="443" certificate="Ssl" />', "true"),
+        ('<InputEndpoint name="HttpIn" protocol="http" port="80" />'
+         '<InputEndpoint name="HttpsIn" protocol="https" port="443" certificate="Ssl" />', "false"),
+    ])
+    def test_a_role_the_old_service_served_over_https_only_redirects_http_in_the_cloud(
+            self, tmp_path, endpoints, https_only):
+        import local_extensions
+
+        role = f'<WebRole name="Web"><Sites><Site name="Web" /></Sites><Endpoints>{endpoints}</Endpoints></WebRole>'
+        folder = solution(tmp_path, role, {"Web/wsgi.py": PLAIN_WSGI})
+        answers = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder)}
+        planned = json.loads(local_extensions.role_plan(answers))
+        (web,) = planned["roles"]
+        (setting,) = [setting for setting in web["settings"] if setting["name"] == "HTTPS_ONLY"]
+        assert (setting["cloud"], setting["local"]) == (https_only, "false")
+        assert ("HTTPS_ONLY is true in the cloud" in planned["migration"]) == (https_only == "true")
+
     def test_their_files_win_over_the_templates(self, tmp_path):
         role = only_role(solution(tmp_path, WORKER.format("W"), {"W/worker.py": "", "W/README.md": ""}))
         notes = adopt.kept_over_template(role, ["Dockerfile", "README.md", "worker.py", "role_environment.py"])

@@ -4,7 +4,8 @@ with /health for the load balancer's probe in front of it.
 
 The scheme and client address of each request are what `forwarded_headers.py` believes:
 the proxy in front of the role (IIS, the Container Apps ingress), never the client's own
-X-Forwarded-* headers.
+X-Forwarded-* headers. With the setting HTTPS_ONLY true, a plain-http request gets a
+permanent redirect to https instead (all but /health, which the probe asks over http).
 """
 
 {% if role.adopted.settings_module or role.adopted.python_path %}
@@ -15,8 +16,10 @@ import pkgutil
 import sys
 from pathlib import Path
 {% endif %}
+from wsgiref.util import request_uri
 
 from forwarded_headers import apply_forwarded_headers
+from role_environment import flag
 {% if role.adopted.python_path %}
 
 # The folders the team's imports start from, besides the role folder.
@@ -45,4 +48,8 @@ def application(environ, start_response):
         start_response("200 OK", HEALTH_HEADERS)
         return [b"ok\n"]
     apply_forwarded_headers(environ)
+    if environ.get("wsgi.url_scheme") != "https" and flag("HTTPS_ONLY"):
+        location = "https://" + request_uri(environ).partition("://")[2]
+        start_response("301 Moved Permanently", [("Location", location), ("Content-Length", "0")])
+        return [b""]
     return team_application(environ, start_response)

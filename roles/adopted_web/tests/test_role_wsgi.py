@@ -6,14 +6,15 @@ from wsgiref.util import setup_testing_defaults
 import role_wsgi
 
 
-def call(path: str, **headers: str) -> tuple[str, bytes]:
-    environ = {"PATH_INFO": path}
+def call(path: str, scheme: str = "http", **headers: str) -> tuple[str, bytes]:
+    environ = {"PATH_INFO": path, "wsgi.url_scheme": scheme}
     environ.update((f"HTTP_{key.upper()}", value) for key, value in headers.items())
     setup_testing_defaults(environ)
     started = {}
 
     def start_response(status, response_headers, exc_info=None):
         started["status"] = status
+        started["headers"] = dict(response_headers)
 
     result = role_wsgi.application(environ, start_response)
     try:
@@ -49,3 +50,26 @@ def test_other_requests_reach_the_teams_application_without_forwarded_headers(mo
 
 def test_the_teams_application_is_a_wsgi_callable():
     assert callable(role_wsgi.team_application)
+
+
+def test_with_https_only_plain_http_is_sent_to_https_but_for_health(monkeypatch):
+    def team(environ, start_response):
+        start_response("204 No Content", [])
+        return []
+
+    monkeypatch.setattr(role_wsgi, "team_application", team)
+    monkeypatch.setenv("HTTPS_ONLY", "true")
+    environ = {"PATH_INFO": "/orders", "QUERY_STRING": "id=7", "HTTP_HOST": "svc.example"}
+    setup_testing_defaults(environ)
+    redirected = {}
+
+    def start_response(status, headers):
+        redirected.update(status=status, headers=dict(headers))
+
+    role_wsgi.application(environ, start_response)
+    assert redirected["status"] == "301 Moved Permanently"
+    assert redirected["headers"]["Location"] == "https://svc.example/orders?id=7"
+    assert call("/health") == ("200 OK", b"ok\n")
+    assert call("/orders", scheme="https") == ("204 No Content", b"")
+    monkeypatch.setenv("HTTPS_ONLY", "false")
+    assert call("/orders") == ("204 No Content", b"")
