@@ -2,7 +2,7 @@
 {% block wsgi_imports %}{% endblock %}
 {% block asgi_imports %}
 from fastapi.testclient import TestClient
-from httpx import Headers
+from httpx2 import Headers
 {% endblock %}
 {% block response_headers %}
 def response_headers(app, **environ) -> Headers:

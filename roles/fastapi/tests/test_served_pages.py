@@ -4,7 +4,7 @@ FastAPI's TestClient, as uvicorn calls it.{% endblock %}
 {% block wsgi_imports %}{% endblock %}
 {% block asgi_imports %}
 from fastapi.testclient import TestClient
-from httpx import Headers
+from httpx2 import Headers
 {% endblock %}
 {% block get %}
 def get(app, path: str, host: str = "testserver") -> Response:
