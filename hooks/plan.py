@@ -272,7 +272,7 @@ def split_role_answer(answer: str) -> list[tuple[str | None, str]]:
         if not item:
             continue
         name, colon, kind = item.rpartition(":")
-        if colon and (not name or not kind or ":" in name):
+        if (colon and (not name or not kind or ":" in name)) or (not colon and not re.fullmatch(r"[\w-]+", item)):
             raise AnswerError(
                 "roles",
                 f"'{item}' is not a Name:kind pair",

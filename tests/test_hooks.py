@@ -53,6 +53,8 @@ class TestRoleAnswer:
         ("", "no roles"),
         ("Web::flask", "not a Name:kind pair"),
         ("Web:flask:x", "not a Name:kind pair"),
+        ("Api;flask", "'Api;flask' is not a Name:kind pair"),
+        ("fla-sk", "unknown role kind 'fla-sk'"),
         ("Web:php", "unknown role kind 'php'"),
         ("9Web:flask", "not a valid role name"),
         ("Wéb:flask", "not a valid role name"),
