@@ -143,6 +143,8 @@ RESERVED_VARIABLES = {"PYTHON_BUILD", "PYTHON_PACKAGE_URL", "EMULATED", "DEPLOYM
                       "ROLE_INSTANCE_ID", "DIAGNOSTIC_STORE", "PATH", "PYTHONPATH", "PYTHONHOME"}
 OLD_TOOLING_VARIABLES = {"EMULATED", "PYTHON", "PYTHONPATH", "PYTHON2", "PYPATH"}
 # The old web.config's appSettings that were the tooling's; others are reported.
+# The IIS modules that ran Python in an old web.config's handlers (wfastcgi, HttpPlatformHandler).
+PYTHON_HANDLER_MODULES = {"fastcgimodule", "httpplatformhandler"}
 OLD_TOOLING_APP_SETTINGS = {"WSGI_HANDLER", "PYTHONPATH", "WSGI_LOG", "DJANGO_SETTINGS_MODULE", "EMULATED",
                             "WSGI_RESTART_FILE_REGEX", "WSGI_PTVSD_SECRET", "WSGI_ALT_VIRTUALENV_HANDLER",
                             "WSGI_ALT_VIRTUALENV_ACTIVATE_THIS"}
@@ -493,6 +495,7 @@ class RoleSource:
     files: list[str]
     app_settings: dict[str, str]
     web_server: list[str]  # the parts of the old web.config's system.webServer other than its handlers
+    handlers: list[str]  # its handlers other than the one that ran Python, as quoted elements
     project: dict[str, str]  # PropertyGroup values of the role's .pyproj
     requirements: dict[str, tuple[str, int, str]]  # package -> (requirement, line, file)
     imports: dict[str, list[tuple[str, str, int]]]  # file -> [(module, name, line)]
@@ -513,12 +516,13 @@ class RoleSource:
 
 def read_role_source(root: Path, shown: str) -> RoleSource:
     files = team_files(root)
-    app_settings, web_server = read_web_config(root, shown)
+    app_settings, web_server, handlers = read_web_config(root, shown)
     source = RoleSource(
         root=root,
         files=files,
         app_settings=app_settings,
         web_server=web_server,
+        handlers=handlers,
         project=read_pyproj(root, shown),
         requirements=read_requirements(root),
         imports={name: imports_of(root / name) for name in files if name.endswith(".py")},
@@ -580,18 +584,21 @@ def outside_notes(name: str, role: Node, source: RoleSource) -> list[Note]:
             for what, where, line in found]
 
 
-def read_web_config(root: Path, shown: str) -> tuple[dict[str, str], list[str]]:
-    """The old web.config's appSettings and the parts of its system.webServer other than the
-    handlers. It is the role's own, or the one the old empty web role left in bin\\."""
+def read_web_config(root: Path, shown: str) -> tuple[dict[str, str], list[str], list[str]]:
+    """The old web.config's appSettings, the parts of its system.webServer other than the
+    handlers, and the handlers other than Python's (FastCGI or HttpPlatformHandler). It is the
+    role's own, or the one the old empty web role left in bin\\."""
     bin_folder = child_named(root, "bin")
     web_config = child_named(root, "web.config") or (child_named(bin_folder, "web.config") if bin_folder else None)
     if web_config is None or not web_config.is_file():
-        return {}, []
+        return {}, [], []
     config = read_xml(web_config, f"{shown}/{shown_path(root, web_config)}")
     settings = {add.attrib.get("key", ""): add.attrib.get("value", "") for add in config.all("appSettings", "add")}
     parts = [part.tag for server in config.all("system.webServer") for part in server.children
              if part.tag != "handlers"]
-    return settings, parts
+    handlers = [handler.quoted() for handler in config.all("system.webServer", "handlers", "add")
+                if handler.attrib.get("modules", "").lower() not in PYTHON_HANDLER_MODULES]
+    return settings, parts, handlers
 
 
 def read_pyproj(root: Path, shown: str) -> dict[str, str]:
@@ -1320,6 +1327,9 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
              for key in source.app_settings if key not in OLD_TOOLING_APP_SETTINGS]
     notes += [Note(PERSON, f"`<{part}>` of the old web.config's system.webServer not carried: add it to the new "
                    "web.config if the site needs it", f"{name}/web.config (old)") for part in source.web_server]
+    notes += [Note(PERSON, f"handler `{handler}` of the old web.config not carried: IIS hands every request to "
+                   "Python now; add it to the new web.config if the site needs it", f"{name}/web.config (old)")
+              for handler in source.handlers]
     notes += [Note(PERSON, "not copied: bin/ held build output and the old start-up scripts; copy it by hand if "
                    "it is the team's own", f"{name}/{relative} (old)") for relative in unknown_bin_files(source.root)]
     return notes + python2_notes(name, source) + sdk_notes(name, source) + service_bus_notes(name, source, settings)

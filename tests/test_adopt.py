@@ -678,6 +678,18 @@ class TestWhatIsNotCarried:
         assert all(note.section == adopt.PERSON for note in reported)
         assert (reported[-1].file, reported[-1].line) == ("W/requirements.txt", 1)
 
+    def test_handlers_of_the_old_web_config_other_than_pythons_are_reported(self, tmp_path):
+        config = ('<configuration><system.webServer><handlers><add name="Python FastCGI" path="*" verb="*" '
+                  'modules="FastCgiModule" scriptProcessor="D:\\Python27\\python.exe|D:\\Python27\\wfastcgi.py" />'
+                  '<add name="StaticFile" path="*.png" verb="*" modules="StaticFileModule" /></handlers>'
+                  "</system.webServer></configuration>")
+        notes = adopt.analyse(solution(tmp_path, WEB.format("Web"), {"Web/web.config": config,
+                                                                     "Web/wsgi.py": PLAIN_WSGI})).notes
+        handlers = [note.text for note in notes if note.text.startswith("handler ")]
+        assert handlers == ['handler `<add name="StaticFile" path="*.png" verb="*" modules="StaticFileModule">` of '
+                            "the old web.config not carried: IIS hands every request to Python now; add it to the "
+                            "new web.config if the site needs it"]
+
     def test_arguments_of_the_worker_script_are_reported(self, tmp_path):
         role = ('<WorkerRole name="W"><Runtime><EntryPoint><ProgramEntryPoint commandLine="bin\\ps.cmd '
                 'LaunchWorker.ps1 src\\main.py --queue jobs" setReadyOnProcessStart="true" /></EntryPoint>'
