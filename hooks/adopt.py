@@ -1594,11 +1594,33 @@ def adopted_sources(role, old: AdoptedRole, web_server: str) -> tuple[list[str],
     return [source for relative, source in chosen.items() if relative not in kept], kept
 
 
+# The template's files that something runs or imports, and what keeping the team's file of
+# that name instead means.
+RUN_BY_THE_TEMPLATE = {
+    "serve.py": "the container's entry point (the Dockerfile runs it), so the image runs yours",
+    "dockerfile": "the image's recipe, so `run --containers` and Container Apps build yours",
+    "role_wsgi.py": "what IIS and the container serve, so yours must answer /health and hand on the rest",
+    "forwarded_headers.py": "what role_wsgi.py imports to judge X-Forwarded-* headers",
+    "role_environment.py": "what role_wsgi.py imports to read HTTPS_ONLY",
+}
+
+
 def kept_over_template(role: AdoptedRole, template_files: list[str]) -> list[Note]:
-    """Where a file the template would write into the role is one of theirs: theirs wins."""
+    """Where a file the template would write into the role is one of theirs: theirs wins. Where
+    the template runs that file, a person must look."""
     theirs = {name.lower() for name in role.files}
-    return [Note(CHANGED, f"the role's own `{name}` is kept; the template's is not written", f"{role.name}/{name}")
-            for name in sorted(template_files) if name.lower() in theirs]
+    notes = []
+    for name in sorted(template_files):
+        if name.lower() not in theirs:
+            continue
+        if name.lower() in RUN_BY_THE_TEMPLATE:
+            notes.append(Note(PERSON, f"the role's own `{name}` is kept; the template's is not written, and it is "
+                              f"{RUN_BY_THE_TEMPLATE[name.lower()]}: check that it does what the template's did",
+                              f"{role.name}/{name}"))
+        else:
+            notes.append(Note(CHANGED, f"the role's own `{name}` is kept; the template's is not written",
+                              f"{role.name}/{name}"))
+    return notes
 
 
 # --- MIGRATION.md --------------------------------------------------------------------------------

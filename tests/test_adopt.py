@@ -741,3 +741,11 @@ class TestForTheGenerationStep:
         role = only_role(solution(tmp_path, WORKER.format("W"), {"W/worker.py": "", "W/README.md": ""}))
         notes = adopt.kept_over_template(role, ["Dockerfile", "README.md", "worker.py", "role_environment.py"])
         assert [note.file for note in notes] == ["W/README.md", "W/worker.py"]
+
+    def test_a_file_of_theirs_that_the_template_runs_needs_a_person(self, tmp_path):
+        role = only_role(solution(tmp_path, WEB.format("Web"), {"Web/serve.py": "", "Web/wsgi.py": PLAIN_WSGI,
+                                                                "Web/README.md": ""}))
+        notes = adopt.kept_over_template(role, ["README.md", "serve.py", "role_wsgi.py"])
+        assert [(note.file, note.section) for note in notes] == [("Web/README.md", adopt.CHANGED),
+                                                                  ("Web/serve.py", adopt.PERSON)]
+        assert "the container's entry point" in notes[1].text
