@@ -135,16 +135,16 @@ CLASSIC_SETTING_PREFIX = "Microsoft.WindowsAzure.Plugins."
 KNOWN_ROLE_PARTS = {"ConfigurationSettings", "Endpoints", "Imports", "LocalResources", "Certificates",
                     "Startup", "Runtime", "Sites"}
 KNOWN_SERVICE_PARTS = {"WebRole", "WorkerRole", "LoadBalancerProbes"}
-# Environment variables the old tooling set for its own scripts.
 # The environment variables ServiceDefinition.csdef gives every role (its role_environment), and
 # those Python and Windows need as they are: a setting becomes a variable of its name, so a
 # setting of one of these names would replace it.
 RESERVED_VARIABLES = {"PYTHON_BUILD", "PYTHON_PACKAGE_URL", "EMULATED", "DEPLOYMENT_ID", "ROLE_NAME",
                       "ROLE_INSTANCE_ID", "DIAGNOSTIC_STORE", "PATH", "PYTHONPATH", "PYTHONHOME"}
+# Environment variables the old tooling set for its own scripts.
 OLD_TOOLING_VARIABLES = {"EMULATED", "PYTHON", "PYTHONPATH", "PYTHON2", "PYPATH"}
-# The old web.config's appSettings that were the tooling's; others are reported.
 # The IIS modules that ran Python in an old web.config's handlers (wfastcgi, HttpPlatformHandler).
 PYTHON_HANDLER_MODULES = {"fastcgimodule", "httpplatformhandler"}
+# The old web.config's appSettings that were the tooling's; others are reported.
 OLD_TOOLING_APP_SETTINGS = {"WSGI_HANDLER", "PYTHONPATH", "WSGI_LOG", "DJANGO_SETTINGS_MODULE", "EMULATED",
                             "WSGI_RESTART_FILE_REGEX", "WSGI_PTVSD_SECRET", "WSGI_ALT_VIRTUALENV_HANDLER",
                             "WSGI_ALT_VIRTUALENV_ACTIVATE_THIS"}
