@@ -1516,15 +1516,19 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
             permission_level=c.get("permissionLevel"))
         for c in old.certificates]
     role.settings = merged_settings(role, old, cloud, local, notes)
-    https = [e for e in old.endpoints if e.get("kind") == "InputEndpoint" and e.get("protocol") == "https"]
-    if role.web and https and http is None:
+    https = [e for e in old.endpoints if e.get("kind") == "InputEndpoint" and e.get("protocol") == "https"
+             and e.get("port", "").isdigit()]
+    teams_https_only = "HTTPS_ONLY" in {setting.name for setting in old.settings}
+    if role.web and teams_https_only:
+        notes.append(Note(CHANGED, f"role {role.name}: its own setting HTTPS_ONLY is now also read by role_wsgi.py: "
+                          "`true` (or `false`, nothing else) redirects plain http to https, all but /health"))
+    elif role.web and https and http is None:
         settings = {setting.name: setting for setting in role.settings}
-        if "HTTPS_ONLY" not in {setting.name for setting in old.settings}:  # else the team's value stays
-            settings["HTTPS_ONLY"] = dataclasses.replace(settings["HTTPS_ONLY"], cloud="true")
-            role.settings = list(settings.values())
-            notes.append(Note(CHANGED, f"role {role.name}: the old service answered it over https only "
-                              f"(`{https[0].get('name')}`): HTTPS_ONLY is true in the cloud, so the http endpoint "
-                              "the probe needs redirects every other request to https"))
+        settings["HTTPS_ONLY"] = dataclasses.replace(settings["HTTPS_ONLY"], cloud="true")
+        role.settings = list(settings.values())
+        notes.append(Note(CHANGED, f"role {role.name}: the old service answered it over https only "
+                          f"(`{https[0].get('name')}`): HTTPS_ONLY is true in the cloud, so the http endpoint "
+                          f"the probe needs redirects every other request to https on port {https[0]['port']}"))
     if role.web:
         role.wsgi_application = plan.ADOPTED_WSGI_APPLICATION
     else:
@@ -1535,19 +1539,25 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
         entry_point=old.entry_point, factory=old.wsgi_factory, settings_module=old.settings_module,
         python_path=list(old.python_path), folder=str(old.folder.resolve()) if adoption.read else None,
         files=list(old.files), kept=kept,
-        sources=sources, requirements=server_requirements(web_server) if role.web else [])
+        sources=sources, requirements=server_requirements(web_server) if role.web else [],
+        https_port=int(https[0]["port"]) if https else 443)
 
 
 # The template's settings an adopted role keeps: those for any code of the role, and a web role's
 # HTTPS_ONLY, which role_wsgi.py reads. The others are read only by the kinds' sample
 # applications and the template's queue consumer, which it does not get.
 ADOPTED_TEMPLATE_SETTINGS = ("StorageConnectionString", "APPLICATIONINSIGHTS_CONNECTION_STRING", "HTTPS_ONLY")
+# What such a setting does in an adopted role, where the kinds' meaning would not be true
+# (role_wsgi.py sends no HSTS: the team's application decides its headers).
+ADOPTED_MEANINGS = {"HTTPS_ONLY": "'true' once the role has an https endpoint: role_wsgi.py redirects http to https "
+                                  "(all but /health)"}
 
 
 def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes: list[Note]) -> list:
     """The template's settings for any role, then the team's; where both have a name, the team's values."""
     plan = plan_module()
-    settings = {setting.name: setting for setting in role.settings if setting.name in ADOPTED_TEMPLATE_SETTINGS}
+    settings = {setting.name: dataclasses.replace(setting, meaning=ADOPTED_MEANINGS.get(setting.name, setting.meaning))
+                for setting in role.settings if setting.name in ADOPTED_TEMPLATE_SETTINGS}
     for theirs in old.settings:
         cloud_value = theirs.values.get(cloud, "")
         local_value = theirs.values.get(local, cloud_value) if local else cloud_value

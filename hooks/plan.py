@@ -241,6 +241,7 @@ class AdoptedCode:
     kept: list[str] = field(default_factory=list)  # the template's files that theirs replace
     sources: list[str] = field(default_factory=list)  # the template's files it gets: "layer/path"
     requirements: list[str] = field(default_factory=list)  # added to theirs when missing
+    https_port: int = 443  # a web role's https endpoint, where HTTPS_ONLY sends plain http
 
 
 @dataclass

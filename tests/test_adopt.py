@@ -719,23 +719,43 @@ class TestWhatIsNotCarried:
 
 
 class TestForTheGenerationStep:
-    @pytest.mark.parametrize(("endpoints", "https_only"), [
-        ('<InputEndpoint name="HttpsIn" protocol="https" port="443" certificate="Ssl" />', "true"),
-        ('<InputEndpoint name="HttpIn" protocol="http" port="80" />'
-         '<InputEndpoint name="HttpsIn" protocol="https" port="443" certificate="Ssl" />', "false"),
-    ])
-    def test_a_role_the_old_service_served_over_https_only_redirects_http_in_the_cloud(
-            self, tmp_path, endpoints, https_only):
+    @staticmethod
+    def planned_web_role(tmp_path, endpoints: str, settings: str = "") -> tuple[dict, str]:
         import local_extensions
 
-        role = f'<WebRole name="Web"><Sites><Site name="Web" /></Sites><Endpoints>{endpoints}</Endpoints></WebRole>'
+        role = (f'<WebRole name="Web"><Sites><Site name="Web" /></Sites><Endpoints>{endpoints}</Endpoints>'
+                f"{settings}</WebRole>")
         folder = solution(tmp_path, role, {"Web/wsgi.py": PLAIN_WSGI})
         answers = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder)}
         planned = json.loads(local_extensions.role_plan(answers))
         (web,) = planned["roles"]
+        return web, planned["migration"]
+
+    @pytest.mark.parametrize(("endpoints", "https_only", "https_port"), [
+        ('<InputEndpoint name="HttpsIn" protocol="https" port="443" certificate="Ssl" />', "true", 443),
+        ('<InputEndpoint name="HttpIn" protocol="http" port="80" />'
+         '<InputEndpoint name="HttpsIn" protocol="https" port="443" certificate="Ssl" />', "false", 443),
+        ('<InputEndpoint name="Secure" protocol="https" port="8443" certificate="Ssl" />', "true", 8443),
+        ('<InputEndpoint name="HttpIn" protocol="http" port="8080" />', "false", 443),
+    ])
+    def test_a_role_the_old_service_served_over_https_only_redirects_http_in_the_cloud(
+            self, tmp_path, endpoints, https_only, https_port):
+        web, migration = self.planned_web_role(tmp_path, endpoints)
         (setting,) = [setting for setting in web["settings"] if setting["name"] == "HTTPS_ONLY"]
         assert (setting["cloud"], setting["local"]) == (https_only, "false")
-        assert ("HTTPS_ONLY is true in the cloud" in planned["migration"]) == (https_only == "true")
+        assert web["adopted"]["https_port"] == https_port
+        assert "HSTS" not in setting["meaning"] and "role_wsgi.py redirects" in setting["meaning"]
+        assert ("HTTPS_ONLY is true in the cloud" in migration) == (https_only == "true")
+        assert (f"to https on port {https_port}" in migration) == (https_only == "true")
+
+    def test_a_teams_own_https_only_keeps_its_value_and_is_named(self, tmp_path):
+        web, migration = self.planned_web_role(
+            tmp_path, '<InputEndpoint name="HttpsIn" protocol="https" port="443" certificate="Ssl" />',
+            '<ConfigurationSettings><Setting name="HTTPS_ONLY" /></ConfigurationSettings>')
+        (setting,) = [setting for setting in web["settings"] if setting["name"] == "HTTPS_ONLY"]
+        assert setting["cloud"] != "true"
+        assert "its own setting HTTPS_ONLY is now also read by role_wsgi.py" in migration
+        assert "HTTPS_ONLY is true in the cloud" not in migration
 
     def test_their_files_win_over_the_templates(self, tmp_path):
         role = only_role(solution(tmp_path, WORKER.format("W"), {"W/worker.py": "", "W/README.md": ""}))

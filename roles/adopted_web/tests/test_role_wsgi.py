@@ -1,9 +1,13 @@
 """role_wsgi.py: /health answers the load balancer without the team's application, which gets
 every other request, with the forwarded headers of a client removed."""
 
+import importlib.util
 from wsgiref.util import setup_testing_defaults
 
+import pytest
+
 import role_wsgi
+from role_environment import SettingError
 
 
 def call(path: str, scheme: str = "http", **headers: str) -> tuple[str, bytes]:
@@ -52,24 +56,49 @@ def test_the_teams_application_is_a_wsgi_callable():
     assert callable(role_wsgi.team_application)
 
 
+def redirected_to(environ: dict) -> str:
+    setup_testing_defaults(environ)
+    answer = {}
+
+    def start_response(status, headers):
+        answer.update(status=status, headers=dict(headers))
+
+    role_wsgi.application(environ, start_response)
+    assert answer["status"] == "301 Moved Permanently"
+    return answer["headers"]["Location"]
+
+
 def test_with_https_only_plain_http_is_sent_to_https_but_for_health(monkeypatch):
     def team(environ, start_response):
         start_response("204 No Content", [])
         return []
 
     monkeypatch.setattr(role_wsgi, "team_application", team)
-    monkeypatch.setenv("HTTPS_ONLY", "true")
+    monkeypatch.setattr(role_wsgi, "HTTPS_ONLY", True)
+    monkeypatch.setattr(role_wsgi, "HTTPS_PORT", 443)
     environ = {"PATH_INFO": "/orders", "QUERY_STRING": "id=7", "HTTP_HOST": "svc.example"}
-    setup_testing_defaults(environ)
-    redirected = {}
-
-    def start_response(status, headers):
-        redirected.update(status=status, headers=dict(headers))
-
-    role_wsgi.application(environ, start_response)
-    assert redirected["status"] == "301 Moved Permanently"
-    assert redirected["headers"]["Location"] == "https://svc.example/orders?id=7"
+    assert redirected_to(environ) == "https://svc.example/orders?id=7"
     assert call("/health") == ("200 OK", b"ok\n")
     assert call("/orders", scheme="https") == ("204 No Content", b"")
-    monkeypatch.setenv("HTTPS_ONLY", "false")
+    monkeypatch.setattr(role_wsgi, "HTTPS_ONLY", False)
     assert call("/orders") == ("204 No Content", b"")
+
+
+@pytest.mark.parametrize(("host", "https_port", "location"), [
+    ("svc.example:8080", 443, "https://svc.example/a%20b"),
+    ("svc.example:8080", 8443, "https://svc.example:8443/a%20b"),
+    ("svc.example", 8443, "https://svc.example:8443/a%20b"),
+    ("[2001:db8::1]:8080", 8443, "https://[2001:db8::1]:8443/a%20b"),
+    ("[2001:db8::1]", 443, "https://[2001:db8::1]/a%20b"),
+])
+def test_the_redirect_goes_to_the_https_endpoints_port(monkeypatch, host, https_port, location):
+    monkeypatch.setattr(role_wsgi, "HTTPS_ONLY", True)
+    monkeypatch.setattr(role_wsgi, "HTTPS_PORT", https_port)
+    assert redirected_to({"PATH_INFO": "/a b", "HTTP_HOST": host}) == location
+
+
+def test_https_only_is_read_as_the_role_starts(monkeypatch):
+    monkeypatch.setenv("HTTPS_ONLY", "yes")
+    spec = importlib.util.spec_from_file_location("role_wsgi_again", role_wsgi.__file__)
+    with pytest.raises(SettingError, match="HTTPS_ONLY must be true or false"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
