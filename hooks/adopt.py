@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from xml.parsers import expat
 
 FIELD = "adopt_from"
@@ -877,12 +877,15 @@ def launcher_texts(source: RoleSource, command: str) -> list[str]:
 
 
 def resolve_script(source: RoleSource, script: str) -> str | None:
-    """A .py named in a command line: as written, from a root, or the one file whose path ends so."""
-    relative = PureWindowsPath(script).as_posix().removeprefix("./")
+    """A .py named in a command line: as written, from a root, or the one file whose path ends so
+    (in any case, as Windows finds it)."""
+    relative = PureWindowsPath(script).as_posix().removeprefix("./").lower()
+    files = {name.lower(): name for name in source.files}
     for root in source.roots:
-        if source.has(f"{root}/{relative}".lstrip("/")):
-            return f"{root}/{relative}".lstrip("/")
-    ending = sorted((name for name in source.files if name.endswith("/" + relative)), key=lambda n: n.count("/"))
+        if f"{root}/{relative}".lstrip("/") in files:
+            return files[f"{root}/{relative}".lstrip("/")]
+    ending = sorted((name for name in source.files if name.lower().endswith("/" + relative)),
+                    key=lambda n: n.count("/"))
     return ending[0] if ending else None
 
 
@@ -901,13 +904,31 @@ def worker_script(role: Node, source: RoleSource, name: str) -> str:
 
 
 def script_arguments(role: Node, script: str) -> str:
-    """What the old ProgramEntryPoint's command line gives the worker's script after its name."""
+    """What the old ProgramEntryPoint's command line gives the worker's script after its name
+    (Windows file names: in any case), up to cmd.exe's first ``&``, ``|``, ``<`` or ``>``."""
     entry = role.first("Runtime", "EntryPoint", "ProgramEntryPoint")
     command = entry.attrib.get("commandLine", "") if entry is not None else ""
     for match in SCRIPT.finditer(command):
-        if PureWindowsPath(match.group(1)).as_posix().removeprefix("./").endswith(script.rpartition("/")[2]):
-            return command[match.end():].lstrip("\"").strip()
+        if PureWindowsPath(match.group(1)).name.lower() == PurePosixPath(script).name.lower():
+            before, rest = command[:match.start()], command[match.end():]
+            if before.endswith('"') and rest.startswith('"'):  # the script's own quotes
+                before, rest = before[:-1], rest[1:]
+            if before.count('"') % 2:  # in a quoted command: cmd /c "python x.py ..."
+                rest = rest.rpartition('"')[0]
+            return before_shell_operators(rest)
     return ""
+
+
+def before_shell_operators(text: str) -> str:
+    """``text`` up to its first &, |, < or > outside double quotes, and without the stream
+    number of a redirection (the 2 of ``2>err.log``)."""
+    quoted = False
+    for index, char in enumerate(text):
+        if char == '"':
+            quoted = not quoted
+        elif char in "&|<>" and not quoted:
+            return re.sub(r"(^|\s)\d$", "", text[:index].rstrip()).strip()
+    return text.strip()
 
 
 # --- the definition and configurations -----------------------------------------------------------

@@ -690,14 +690,27 @@ class TestWhatIsNotCarried:
                             "the old web.config not carried: IIS hands every request to Python now; add it to the "
                             "new web.config if the site needs it"]
 
-    def test_arguments_of_the_worker_script_are_reported(self, tmp_path):
-        role = ('<WorkerRole name="W"><Runtime><EntryPoint><ProgramEntryPoint commandLine="bin\\ps.cmd '
-                'LaunchWorker.ps1 src\\main.py --queue jobs" setReadyOnProcessStart="true" /></EntryPoint>'
-                "</Runtime></WorkerRole>")
+    @pytest.mark.parametrize(("command", "arguments"), [
+        ("bin\\ps.cmd LaunchWorker.ps1 src\\main.py --queue jobs", "--queue jobs"),
+        ("bin\\ps.cmd LaunchWorker.ps1 SRC\\Main.py --queue jobs", "--queue jobs"),
+        ("python src\\main.py --queue jobs 2&gt;err.log", "--queue jobs"),
+        ("python src\\main.py --queue jobs &amp;&amp; exit /b 0", "--queue jobs"),
+        ("cmd /c &quot;python src\\main.py --name &quot;a &amp; b&quot;&quot; | more", '--name "a & b"'),
+        ("cmd /c &quot;python src\\main.py --queue jobs&quot;", "--queue jobs"),
+        ("python &quot;src\\main.py&quot; --queue jobs", "--queue jobs"),
+        ("cmd /c &quot;python &quot;src\\main.py&quot; --queue jobs&quot; &amp; exit", "--queue jobs"),
+        ("python src\\main.py &gt;&gt; out.log", None),
+        ("bin\\ps.cmd LaunchWorker.ps1 src\\main.py", None),
+    ])
+    def test_arguments_of_the_worker_script_are_reported(self, tmp_path, command, arguments):
+        role = (f'<WorkerRole name="W"><Runtime><EntryPoint><ProgramEntryPoint commandLine="{command}" '
+                'setReadyOnProcessStart="true" /></EntryPoint></Runtime></WorkerRole>')
         adoption = adopt.analyse(solution(tmp_path, role, {"W/src/main.py": ""}))
         assert adoption.roles[0].entry_point == "src/main.py"
-        assert any(note.section == adopt.PERSON and "the arguments `--queue jobs`" in note.text
-                   for note in adoption.notes)
+        reported = [note.text for note in adoption.notes if "the arguments" in note.text]
+        assert len(reported) == (arguments is not None)
+        if arguments is not None:
+            assert f"the arguments `{arguments}`;" in reported[0]
 
     def test_an_endpoints_child_elements_are_read(self, tmp_path):
         role = ('<WorkerRole name="W"><Endpoints><InstanceInputEndpoint name="Debug" protocol="tcp" localPort="5678">'
