@@ -136,10 +136,14 @@ KNOWN_ROLE_PARTS = {"ConfigurationSettings", "Endpoints", "Imports", "LocalResou
                     "Startup", "Runtime", "Sites"}
 KNOWN_SERVICE_PARTS = {"WebRole", "WorkerRole", "LoadBalancerProbes"}
 # The environment variables ServiceDefinition.csdef gives every role (its role_environment), and
-# those Python and Windows need as they are: a setting becomes a variable of its name, so a
-# setting of one of these names would replace it.
+# those that Python, Windows, the role's scripts and Container Apps set: a setting becomes a
+# variable of its name, so a setting of one of these names would replace it.
 RESERVED_VARIABLES = {"PYTHON_BUILD", "PYTHON_PACKAGE_URL", "EMULATED", "DEPLOYMENT_ID", "ROLE_NAME",
-                      "ROLE_INSTANCE_ID", "DIAGNOSTIC_STORE", "PATH", "PYTHONPATH", "PYTHONHOME"}
+                      "ROLE_INSTANCE_ID", "DIAGNOSTIC_STORE", "PATH", "PYTHONPATH", "PYTHONHOME",
+                      "SYSTEMROOT", "TEMP", "PROGRAMDATA", "ROLEROOT", "CONTAINER_APP_NAME",
+                      "CONTAINER_APP_ENV_DNS_SUFFIX"}
+# And those a web role's server is started with (by IIS, by `run`, in the container).
+WEB_RESERVED_VARIABLES = {"PORT", "HOST", "HTTP_PLATFORM_PORT", "WSGI_LOG"}
 # Environment variables the old tooling set for its own scripts.
 OLD_TOOLING_VARIABLES = {"EMULATED", "PYTHON", "PYTHONPATH", "PYTHON2", "PYPATH"}
 # The IIS modules that ran Python in an old web.config's handlers (wfastcgi, HttpPlatformHandler).
@@ -989,6 +993,7 @@ def instance_counts(name: str, configured: dict[str, Node], notes: list[Note]) -
 
 def read_settings(name: str, role: Node, configured: dict[str, Node], notes: list[Note]) -> list[Setting]:
     settings: dict[str, Setting] = {}
+    reserved = RESERVED_VARIABLES | (WEB_RESERVED_VARIABLES if role.tag == "WebRole" else set())
     dropped: set[str] = set()
 
     def drop(setting: str, file: str, line: int) -> None:
@@ -1002,10 +1007,10 @@ def read_settings(name: str, role: Node, configured: dict[str, Node], notes: lis
         setting = declared.attrib.get("name", "")
         if setting.startswith(CLASSIC_SETTING_PREFIX):
             drop(setting, DEFINITION_FILE, declared.line)
-        elif setting.upper() in RESERVED_VARIABLES:
+        elif setting.upper() in reserved:
             raise refuse(f"role {name}: the setting '{setting}' ({DEFINITION_FILE} line {declared.line}) would "
                          "replace the environment variable of that name, which the new role needs",
-                         f"rename the setting in the old solution (not one of {', '.join(sorted(RESERVED_VARIABLES))})")
+                         f"rename the setting in the old solution (not one of {', '.join(sorted(reserved))})")
         else:
             settings[setting] = Setting(setting)
     for file, configuration in configured.items():

@@ -482,17 +482,41 @@ class TestBadInput:
         with pytest.raises(answer_error(), match=r"^adopt_from: the folder of role Jobs \(.*\) is the output folder "):
             adopt.check_output_folder(folder, tmp_path / "Jobs" / "New", roles)
 
-    @pytest.mark.parametrize("setting", ["ROLE_NAME", "PythonPath", "DIAGNOSTIC_STORE"])
+    @pytest.mark.parametrize("setting", ["ROLE_NAME", "PythonPath", "DIAGNOSTIC_STORE", "RoleRoot",
+                                         "CONTAINER_APP_NAME"])
     def test_a_setting_named_as_a_variable_the_role_needs(self, tmp_path, setting):
         role = (f'<WorkerRole name="W"><ConfigurationSettings><Setting name="{setting}" />'
                 "</ConfigurationSettings></WorkerRole>")
         with pytest.raises(answer_error(), match=f"^adopt_from: role W: the setting '{setting}' .* would replace"):
             adopt.analyse(solution(tmp_path, role, {"W/worker.py": ""}))
 
+    @pytest.mark.parametrize("setting", ["PORT", "HTTP_PLATFORM_PORT", "Host"])
+    def test_a_setting_named_as_a_variable_the_web_server_is_started_with(self, tmp_path, setting):
+        settings = f'<ConfigurationSettings><Setting name="{setting}" /></ConfigurationSettings>'
+        web = f'<WebRole name="Web"><Sites><Site name="Web" /></Sites>{settings}</WebRole>'
+        with pytest.raises(answer_error(), match=f"^adopt_from: role Web: the setting '{setting}' .* would replace"):
+            adopt.analyse(solution(tmp_path, web, {"Web/wsgi.py": PLAIN_WSGI}))
+        worker = f'<WorkerRole name="W">{settings}</WorkerRole>'
+        (role,) = adopt.analyse(solution(tmp_path, worker, {"W/worker.py": ""})).roles
+        assert [setting.name for setting in role.settings] == [setting]
+
     def test_the_reserved_names_are_the_variables_the_template_gives_every_role(self):
         csdef = (TEMPLATE / "{{cookiecutter.service_name}}" / "ServiceDefinition.csdef").read_text()
         given = set(re.findall(r'<Variable name="([A-Z_]+)"', csdef))
         assert "ROLE_NAME" in given and given <= adopt.RESERVED_VARIABLES
+
+    @pytest.mark.parametrize("web_server", ["httpplatformhandler", "wfastcgi"])
+    @pytest.mark.parametrize("web", [True, False])
+    def test_every_variable_an_adopted_roles_python_reads_is_reserved_or_the_templates_setting(
+            self, web, web_server):
+        read = set()
+        for layer in adopt.adopted_layers(web, web_server):
+            for path in (TEMPLATE / "roles" / layer).rglob("*.py"):
+                if "tests" not in path.parts:
+                    read |= set(re.findall(r'os\.environ(?:\.get\(|\[)"([A-Z_]+)"', path.read_text()))
+        reserved = adopt.RESERVED_VARIABLES | (adopt.WEB_RESERVED_VARIABLES if web else set())
+        assert "ROLE_INSTANCE_ID" in read or "APPLICATIONINSIGHTS_CONNECTION_STRING" in read  # found at all
+        assert read <= reserved | set(adopt.ADOPTED_TEMPLATE_SETTINGS)
 
     def test_a_file_it_may_not_read_is_one_error_line(self, tmp_path, monkeypatch):
         folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""})
