@@ -187,7 +187,8 @@ def work_left_for_the_hook(answers: dict) -> bool:
     try:
         hook.finish_files(solution, answers, plan, json.loads(template_files()), year, Path(role_sources()))
     except OSError as error:  # the disk's or the system's refusal, not the template's fault: no traceback of ours
-        raise FailedHookException(f"writing the solution's files failed: {error.strerror}: {error.filename}") from None
+        said = f"{error.strerror}: {error.filename}" if error.strerror and error.filename else error.strerror or error
+        raise FailedHookException(f"writing the solution's files failed: {said}") from None
     except Exception as error:  # as a failed hook: cookiecutter removes the folder it made
         raise FailedHookException(f"writing the solution's files failed: {error!r}") from error
     if plan["install_packages"]:

@@ -1204,8 +1204,9 @@ def analyse(folder: Path) -> Adoption:
     try:
         return read_service(Path(folder))
     except OSError as error:  # a file or folder this user may not read (permissions, a broken link)
-        raise refuse(f"'{error.filename}' cannot be read: {error.strerror}",
-                     "make the old solution's files readable and run again") from None
+        what = f"'{error.filename}' cannot be read" if error.filename else "a file cannot be read"
+        raise refuse(f"{what}: {error.strerror or error}", "make the old solution's files readable and run again") \
+            from None
 
 
 def read_service(folder: Path) -> Adoption:

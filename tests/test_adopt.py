@@ -530,6 +530,18 @@ class TestBadInput:
         assert str(raised.value) == (f"adopt_from: '{tmp_path / 'W' / 'logs'}' cannot be read: Permission denied; "
                                      "make the old solution's files readable and run again")
 
+    def test_a_refusal_that_names_no_file_is_one_error_line_too(self, tmp_path, monkeypatch):
+        folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""})
+
+        def refused(root):
+            raise OSError("the network share went away")
+
+        monkeypatch.setattr(adopt, "team_files", refused)
+        with pytest.raises(answer_error()) as raised:
+            adopt.analyse(folder)
+        assert str(raised.value) == ("adopt_from: a file cannot be read: the network share went away; "
+                                     "make the old solution's files readable and run again")
+
     def test_a_folder_given_as_dot_is_named_by_its_name(self, tmp_path, monkeypatch):
         folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""}, name="")
         monkeypatch.chdir(folder)

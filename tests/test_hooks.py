@@ -718,3 +718,22 @@ def test_a_bake_in_a_process_that_imported_another_cloudservice(bake, monkeypatc
     assert result.exit_code == 0, result.exception
     assert (result.project_path / "azure.yaml").is_file()
     assert sys.modules["cloudservice"] is other
+
+
+@pytest.mark.parametrize(("error", "said"), [
+    (PermissionError(13, "Permission denied", "/x/Web/web.config"), "Permission denied: /x/Web/web.config"),
+    (shutil.Error([("a", "b", "disk full")]), "[('a', 'b', 'disk full')]"),
+])
+def test_a_refusal_of_the_disk_while_writing_is_one_line(tmp_path, monkeypatch, error, said):
+    from cookiecutter.exceptions import FailedHookException
+
+    def refused(*arguments):
+        raise error
+
+    monkeypatch.setattr(post, "finish_files", refused)
+    monkeypatch.chdir(TEMPLATE)  # where cookiecutter renders the hook
+    answers = {**new_service_answers(TEMPLATE), "_output_dir": str(tmp_path)}
+    with pytest.raises(FailedHookException) as raised:
+        extension.work_left_for_the_hook(answers)
+    assert str(raised.value) == f"writing the solution's files failed: {said}"
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
