@@ -631,8 +631,10 @@ INCLUDE = re.compile(r"^(?:-r|--requirement)[\s=]+(\S+)")
 
 def requirement_lines(root: Path) -> Iterator[tuple[str, int, str]]:
     """(line without its comment, line number, file) of requirements.txt and the files it
-    includes (-r) inside the role's folder."""
-    pending, seen = [child_named(root, "requirements.txt")], set()
+    includes (-r) inside the role's folder. The file is named as the new role has it: its
+    requirements.txt, however the old one spelled that name, begins with the team's lines."""
+    top = child_named(root, "requirements.txt")
+    pending, seen = [top], set()
     while pending:
         path = pending.pop(0)
         if path is None or not path.is_file() or path.resolve() in seen or not path.resolve().is_relative_to(
@@ -644,7 +646,7 @@ def requirement_lines(root: Path) -> Iterator[tuple[str, int, str]]:
             include = INCLUDE.match(line)
             if include:
                 pending.append(path.parent / include.group(1))
-            yield line, number, path.relative_to(root).as_posix()
+            yield line, number, "requirements.txt" if path == top else path.relative_to(root).as_posix()
 
 
 def read_requirements(root: Path) -> dict[str, tuple[str, int, str]]:

@@ -609,6 +609,15 @@ class TestReport:
         assert not any(file == "W/requirements.txt" and line == 1 for file, line in person)
         assert not any(file == "W/fine.py" for file, _ in person)
 
+    def test_a_requirements_file_spelled_the_windows_way_is_cited_by_its_new_name(self, tmp_path):
+        files = {"W/worker.py": "", "W/Requirements.TXT": "azure-storage-queue==2.1.0\n-e ../shared\n-r Base.txt\n",
+                 "W/Base.txt": "azure-servicebus==0.50.3\n"}
+        notes = adopt.analyse(solution(tmp_path, WORKER.format("W"), files)).notes
+        cited = {(note.file, note.line) for note in notes if note.line is not None}
+        assert {("W/requirements.txt", 1), ("W/requirements.txt", 2), ("W/Base.txt", 1)} <= cited
+        assert not any(file.startswith("W/Requirements.TXT") for file, _ in cited)
+        assert any("`Requirements.TXT` becomes `requirements.txt`" in note.text for note in notes)
+
     def test_python2_modules_in_code_that_compiles(self, tmp_path):
         files = {"W/worker.py": "import os\nimport urllib2\nfrom Queue import Queue\nimport queue\n",
                  "W/helpers.py": "import commands\n", "W/commands.py": ""}
