@@ -552,8 +552,9 @@ def search_roots(source: RoleSource) -> list[str]:
 
 
 # A requirement that names a local path: -e ../lib, -r ../base.txt, ./wheels/x.whl, file:../lib
-LOCAL_REQUIREMENT = re.compile(
-    r"^(?:(?:-e|--editable|-r|--requirement|-c|--constraint)[\s=]+)?(?:file:)?(\.{1,2}[\\/]\S*)")
+# A requirement that names a path: ./lib, .., ../shared, C:\libs\x, \\server\share, /opt/x, file:///C:/x.
+LOCAL_REQUIREMENT = re.compile(r"^(?:(?:-e|--editable|-r|--requirement|-c|--constraint)[\s=]+)?(?:file:(?://)?)?"
+                               r"(\.{1,2}(?:[\\/]\S*)?|/?[A-Za-z]:[\\/]\S*|[\\/]\S*)(?:\s|$)")
 
 
 def outside_notes(name: str, role: Node, source: RoleSource) -> list[Note]:
@@ -561,6 +562,8 @@ def outside_notes(name: str, role: Node, source: RoleSource) -> list[Note]:
     PYTHONPATH (web.config, the .csdef's Runtime) and SearchPath (.pyproj), the .pyproj's
     linked files and referenced projects, and local paths in its requirements."""
     def outside(base: Path, text: str) -> bool:
+        if PureWindowsPath(text.strip()).anchor:  # C:\..., \\server\share, /opt/...: the old machines'
+            return True
         path = windows_path(base, text)
         return not Path(os.path.normpath(path)).is_relative_to(Path(os.path.normpath(source.root)))
 
@@ -571,7 +574,7 @@ def outside_notes(name: str, role: Node, source: RoleSource) -> list[Note]:
                          ("SearchPath of the .pyproj", source.project.get("SearchPath", "")),
                          *((f"PYTHONPATH of {DEFINITION_FILE}", value) for value in runtime)]:
         for entry in filter(None, (entry.strip() for entry in value.split(";"))):
-            if "%" not in entry and not PureWindowsPath(entry).is_absolute() and outside(source.root, entry):
+            if "%" not in entry and outside(source.root, entry):
                 found.append((f"`{entry}` ({where})", f"{name}/", None))
     for pyproj in sorted(source.root.glob("*.pyproj")):
         project = read_xml(pyproj, f"{name}/{pyproj.name}")

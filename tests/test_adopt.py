@@ -723,6 +723,19 @@ class TestWhatIsNotCarried:
         assert all(note.section == adopt.PERSON for note in reported)
         assert (reported[-1].file, reported[-1].line) == ("W/requirements.txt", 1)
 
+    def test_absolute_paths_and_the_parent_folder_are_outside_too(self, tmp_path):
+        pyproj = ('<Project xmlns="http://schemas.microsoft.com/developer/msbuild/2003"><PropertyGroup>'
+                  "<SearchPath>D:\\Shared\\lib;%RoleRoot%\\approot;.</SearchPath></PropertyGroup></Project>")
+        requirements = ("-e ..\nrequests>=2\n-e .\nC:\\wheels\\tool-1.0-py3-none-any.whl\n"
+                        "file:///opt/libs/x\n\\\\server\\share\\y.whl\n../z.whl\n-r base.txt\n")
+        folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": "", "W/W.pyproj": pyproj,
+                                                         "W/requirements.txt": requirements, "W/base.txt": ""})
+        reported = [note.text.partition(" is outside")[0] for note in adopt.analyse(folder).notes
+                    if "outside the role's folder" in note.text]
+        assert reported == ["`D:\\Shared\\lib` (SearchPath of the .pyproj)", "`-e ..`",
+                            "`C:\\wheels\\tool-1.0-py3-none-any.whl`", "`file:///opt/libs/x`",
+                            "`\\\\server\\share\\y.whl`", "`../z.whl`"]
+
     def test_handlers_of_the_old_web_config_other_than_pythons_are_reported(self, tmp_path):
         config = ('<configuration><system.webServer><handlers><add name="Python FastCGI" path="*" verb="*" '
                   'modules="FastCgiModule" scriptProcessor="D:\\Python27\\python.exe|D:\\Python27\\wfastcgi.py" />'
