@@ -135,6 +135,13 @@ def test_the_template_wrote_no_jinja_and_none_of_the_kinds_sample_code(baked):
         assert (folder / "bin" / "ConfigureCloudService.ps1").is_file()
 
 
+def test_the_readme_says_what_runs_the_adopted_workers(baked):
+    readme = (baked.solution / "README.md").read_text(encoding="utf-8")
+    has_workers = "<WorkerRole " in (baked.solution / "ServiceDefinition.csdef").read_text(encoding="utf-8")
+    assert ("the team's own worker scripts" in readme) == has_workers
+    assert "queue workers on `azure-storage-queue`" not in readme  # the template's worker, which none has
+
+
 def test_the_lint_gates_pass_with_the_teams_code_left_out(baked):
     """ruff and bandit as the solution's workflow runs them, on the adopted roles: what the template
     wrote passes, and the team's own files are left out (pyproject.toml, the workflow's Lint step)."""
