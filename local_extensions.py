@@ -62,6 +62,9 @@ from pathlib import Path
 from jinja2.ext import Extension
 
 HOOKS = Path(__file__).resolve().parent / "hooks"
+# Where the user ran cookiecutter, which a relative adopt_from starts from: cookiecutter renders
+# the post-generation hook in the template's folder, and the old folder must be the same there.
+USER_FOLDER = Path.cwd()
 SOLUTION_TEMPLATE = "{{cookiecutter.service_name}}"
 # Rendered in front of the solution folder's name: the answers are checked (and the plan
 # made) before cookiecutter creates that folder, however it was started.
@@ -255,9 +258,15 @@ def adoption(answer: object):
     folder = str(answer).strip()
     if not folder:
         return None
-    if Path(folder).resolve() not in ANALYSED:
-        ANALYSED[Path(folder).resolve()] = hook_module("adopt").analyse(Path(folder))
-    return ANALYSED[Path(folder).resolve()]
+    path = old_folder(folder)
+    if path not in ANALYSED:
+        ANALYSED[path] = hook_module("adopt").analyse(path)
+    return ANALYSED[path]
+
+
+def old_folder(answer: str) -> Path:
+    """The folder an adopt_from answer names, from where the user ran cookiecutter."""
+    return (USER_FOLDER / answer).resolve()
 
 
 def adopted(answer: object, field_name: str, default: str) -> str:
@@ -281,7 +290,7 @@ def stored_record(answer: object) -> str:
     solution's .cruft.json keeps from its first generation (cruft renders private answers again)."""
     folder = str(answer).strip()
     project = cruft_project()
-    if not folder or Path(folder).is_dir() or project is None:
+    if not folder or old_folder(folder).is_dir() or project is None:
         return ""
     try:
         state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
@@ -321,9 +330,10 @@ def check_output_folder(answers: dict) -> None:
     one of its role folders."""
     folder, output = str(answers.get("adopt_from", "")).strip(), output_folder(answers)
     if folder and output is not None:
-        found = adoption(folder) if Path(folder).is_dir() else None  # under cruft, perhaps gone
+        found = adoption(folder) if old_folder(folder).is_dir() else None  # under cruft, perhaps gone
         roles = [] if found is None else found.roles
-        hook_module("adopt").check_output_folder(Path(folder), output / str(answers["service_name"]), roles)
+        solution = USER_FOLDER / output / str(answers["service_name"])
+        hook_module("adopt").check_output_folder(old_folder(folder), solution, roles)
 
 
 # What a string's compiled code depends on, besides its source and Jinja's version: the

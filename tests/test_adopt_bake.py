@@ -44,10 +44,10 @@ def check_solution(solution: Path) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
-def adopt(output: Path, old: Path, *answers: str) -> subprocess.CompletedProcess:
+def adopt(output: Path, old: Path | str, *answers: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "--output-dir", str(output), str(TEMPLATE),
                "install_packages=no", f"adopt_from={old}", *answers]
-    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+    return subprocess.run(command, capture_output=True, text=True, check=False, timeout=300, cwd=cwd)
 
 
 class Baked:
@@ -203,6 +203,19 @@ def test_the_new_solution_may_not_be_written_into_the_old_one(tmp_path):
 
 
 PLAIN = FIXTURES / "plain-wsgi" / "StatusService"
+
+
+@pytest.mark.parametrize("answer", [".", "./", "../StatusService"])
+def test_a_relative_adopt_from_is_the_folder_cookiecutter_ran_in(tmp_path, answer):
+    """Cookiecutter renders the post-generation hook in the template's folder; the old folder
+    is still the one the user named."""
+    old = tmp_path / "old" / "StatusService"
+    shutil.copytree(PLAIN.parent, old.parent)
+    completed = adopt(tmp_path / "new", answer, cwd=old)
+    assert completed.returncode == 0, completed.stderr
+    solution = tmp_path / "new" / "StatusService"
+    assert (solution / "MIGRATION.md").is_file()
+    assert (solution / "Api" / "hello.py").read_bytes() == (old.parent / "Api" / "hello.py").read_bytes()
 
 
 def test_answers_on_the_command_line_win(tmp_path):
