@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from xml.etree import ElementTree
 
 DEFINITION_FILE = "ServiceDefinition.csdef"
@@ -165,11 +165,13 @@ class RoleDefinition:
 
     def entry_point_script(self) -> str | None:
         """The Python script that the entry point launches (``worker.py`` in
-        ``bin\\ps.cmd LaunchWorker.ps1 worker.py``), relative to the role folder."""
+        ``bin\\ps.cmd LaunchWorker.ps1 worker.py``), relative to the role folder, with
+        forward slashes (``src/worker.py`` for ``src\\worker.py``), which every system reads."""
         if self.entry_point is None:
             return None
-        words = shlex.split(self.entry_point, posix=False)
-        return next((word.strip('"') for word in words if word.strip('"').endswith(".py")), None)
+        words = [word.strip('"') for word in shlex.split(self.entry_point, posix=False)]
+        script = next((word for word in words if word.endswith(".py")), None)
+        return None if script is None else PureWindowsPath(script).as_posix()
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,9 @@ def test_reads_roles_endpoints_settings_and_environment(tmp_path):
     assert site.entry_point_script() is None
     assert jobs.vm_size == "Standard_A1_v2"
     assert jobs.entry_point_script() == "my jobs.py"
+    command = "bin\\ps.cmd LaunchWorker.ps1 src\\jobs\\main.py --once"
+    in_a_folder = dataclasses.replace(jobs, entry_point=command)
+    assert in_a_folder.entry_point_script() == "src/jobs/main.py"
 
 
 def test_reads_instances_settings_and_network(tmp_path):
