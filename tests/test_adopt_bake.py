@@ -181,6 +181,18 @@ def test_the_adopted_roles_own_tests_pass(baked, run_role_tests):
         assert " passed" in completed.stdout
 
 
+def test_the_solutions_own_model_and_container_apps_tests_pass(baked, tmp_path):
+    """What `python -m cloudservice test` runs of the solution's own tool, on a copy: the
+    tests read any service the model describes, the adopted roles' settings included."""
+    copy = tmp_path / baked.solution.name
+    shutil.copytree(baked.solution, copy)
+    tests = ["cloudservice/tests/test_model.py", "cloudservice/tests/test_containerapps.py"]
+    completed = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+                               cwd=copy, capture_output=True, text=True, check=False, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+    assert re.search(r"\b\d+ passed\b", completed.stdout)
+
+
 @pytest.mark.parametrize("name", BAD)
 def test_bad_input_is_one_error_line_and_nothing_is_written(name, tmp_path):
     want = expected(name)
