@@ -144,6 +144,8 @@ RESERVED_VARIABLES = {"PYTHON_BUILD", "PYTHON_PACKAGE_URL", "EMULATED", "DEPLOYM
                       "CONTAINER_APP_ENV_DNS_SUFFIX"}
 # And those a web role's server is started with (by IIS, by `run`, in the container).
 WEB_RESERVED_VARIABLES = {"PORT", "HOST", "HTTP_PLATFORM_PORT", "WSGI_LOG"}
+# What an environment variable may be called everywhere the role runs (Container Apps' rule).
+SETTING_NAME = re.compile(r"[-._A-Za-z][-._A-Za-z0-9]*")
 # Environment variables the old tooling set for its own scripts.
 OLD_TOOLING_VARIABLES = {"EMULATED", "PYTHON", "PYTHONPATH", "PYTHON2", "PYPATH"}
 # The IIS modules that ran Python in an old web.config's handlers (wfastcgi, HttpPlatformHandler).
@@ -1016,6 +1018,16 @@ def read_settings(name: str, role: Node, configured: dict[str, Node], notes: lis
             raise refuse(f"role {name}: the setting '{setting}' ({DEFINITION_FILE} line {declared.line}) would "
                          "replace the environment variable of that name, which the new role needs",
                          f"rename the setting in the old solution (not one of {', '.join(sorted(reserved))})")
+        elif not SETTING_NAME.fullmatch(setting):
+            raise refuse(f"role {name}: the setting '{setting}' ({DEFINITION_FILE} line {declared.line}) cannot "
+                         "be the name of an environment variable on Windows, Linux and Container Apps",
+                         "rename the setting in the old solution (letters, digits, '_', '.' and '-', "
+                         "not starting with a digit)")
+        elif any(setting.upper() == other.upper() for other in settings):
+            raise refuse(f"role {name}: the settings '{setting}' and "
+                         f"'{next(other for other in settings if other.upper() == setting.upper())}' "
+                         f"({DEFINITION_FILE} line {declared.line}) are one environment variable on Windows",
+                         "rename one of them in the old solution")
         else:
             settings[setting] = Setting(setting)
     for file, configuration in configured.items():
@@ -1550,7 +1562,7 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
     role.settings = merged_settings(role, old, cloud, local, notes)
     https = [e for e in old.endpoints if e.get("kind") == "InputEndpoint" and e.get("protocol") == "https"
              and e.get("port", "").isdigit()]
-    teams_https_only = "HTTPS_ONLY" in {setting.name for setting in old.settings}
+    teams_https_only = "HTTPS_ONLY" in {setting.name.upper() for setting in old.settings}
     if role.web and teams_https_only:
         notes.append(Note(CHANGED, f"role {role.name}: its own setting HTTPS_ONLY is now also read by role_wsgi.py: "
                           "`true` (or `false`, nothing else) redirects plain http to https, all but /health"))
@@ -1598,10 +1610,15 @@ def merged_settings(role, old: AdoptedRole, cloud: str, local: str | None, notes
             notes.append(Note(CHANGED, f"role {role.name}: setting `{theirs.name}` is Azurite's connection string "
                               "locally (its old local value named the retired storage emulator)",
                               "ServiceConfiguration.Local.cscfg"))
-        if theirs.name in settings:
-            settings[theirs.name] = dataclasses.replace(settings[theirs.name], cloud=cloud_value, local=local_value)
-            notes.append(Note(CHANGED, f"role {role.name}: setting `{theirs.name}` has the old service's values, "
+        templates = next((name for name in settings if name.upper() == theirs.name.upper()), None)
+        if templates is not None:  # one variable on Windows: the template's spelling, the team's values
+            settings[templates] = dataclasses.replace(settings[templates], cloud=cloud_value, local=local_value)
+            notes.append(Note(CHANGED, f"role {role.name}: setting `{templates}` has the old service's values, "
                               "not the template's"))
+            if templates != theirs.name:
+                notes.append(Note(PERSON, f"role {role.name}: setting `{theirs.name}` is spelled `{templates}`, "
+                                  "as the template's code reads it: Linux and the container tell the two apart, "
+                                  "so the team's code that reads it needs the new spelling"))
         else:
             settings[theirs.name] = plan.Setting(theirs.name, cloud=cloud_value, local=local_value,
                                                  meaning=TEAM_SETTING)

@@ -490,6 +490,22 @@ class TestBadInput:
         with pytest.raises(answer_error(), match=f"^adopt_from: role W: the setting '{setting}' .* would replace"):
             adopt.analyse(solution(tmp_path, role, {"W/worker.py": ""}))
 
+    @pytest.mark.parametrize("setting", ["R&D", "Two words", "9lives", "Caf\u00e9"])
+    def test_a_setting_no_environment_variable_can_be_named_after(self, tmp_path, setting):
+        escaped = setting.replace("&", "&amp;")
+        role = (f'<WorkerRole name="W"><ConfigurationSettings><Setting name="{escaped}" />'
+                "</ConfigurationSettings></WorkerRole>")
+        with pytest.raises(answer_error(), match=f"^adopt_from: role W: the setting '{re.escape(setting)}' .* cannot "
+                                                 "be the name of an environment variable"):
+            adopt.analyse(solution(tmp_path, role, {"W/worker.py": ""}))
+
+    def test_two_settings_that_differ_only_in_case(self, tmp_path):
+        role = ('<WorkerRole name="W"><ConfigurationSettings><Setting name="Colour" /><Setting name="colour" />'
+                "</ConfigurationSettings></WorkerRole>")
+        with pytest.raises(answer_error(), match="^adopt_from: role W: the settings 'colour' and 'Colour' .* are one "
+                                                 "environment variable on Windows; rename one of them"):
+            adopt.analyse(solution(tmp_path, role, {"W/worker.py": ""}))
+
     @pytest.mark.parametrize("setting", ["PORT", "HTTP_PLATFORM_PORT", "Host"])
     def test_a_setting_named_as_a_variable_the_web_server_is_started_with(self, tmp_path, setting):
         settings = f'<ConfigurationSettings><Setting name="{setting}" /></ConfigurationSettings>'
@@ -827,6 +843,14 @@ class TestForTheGenerationStep:
         assert setting["cloud"] != "true"
         assert "its own setting HTTPS_ONLY is now also read by role_wsgi.py" in migration
         assert "HTTPS_ONLY is true in the cloud" not in migration
+
+    def test_a_setting_spelled_as_the_templates_in_another_case_is_the_templates(self, tmp_path):
+        web, migration = self.planned_web_role(
+            tmp_path, '<InputEndpoint name="HttpIn" protocol="http" port="80" />',
+            '<ConfigurationSettings><Setting name="https_only" /></ConfigurationSettings>')
+        names = [setting["name"] for setting in web["settings"]]
+        assert "HTTPS_ONLY" in names and "https_only" not in names
+        assert "setting `https_only` is spelled `HTTPS_ONLY`" in migration
 
     def test_their_files_win_over_the_templates(self, tmp_path):
         role = only_role(solution(tmp_path, WORKER.format("W"), {"W/worker.py": "", "W/README.md": ""}))
