@@ -124,11 +124,12 @@ OLD_START_UP_FILES = EDITED_START_UP_FILES | {
     "wfastcgi.py", "web.config", "web.debug.config", "web.cloud.config", "readme.html",
 }
 # Folders that are never the team's application: at the role's top the build output (and
-# the old start-up scripts in bin/), anywhere tool state and caches.
-BUILD_FOLDERS = {"bin", "obj"}
+# the old start-up scripts in bin/, the old tooling's wheelhouse, which `prepare` makes anew
+# from requirements.txt), anywhere tool state and caches.
+BUILD_FOLDERS = {"bin", "obj", "dist", "wheelhouse"}
 SKIPPED_FOLDERS = {"__pycache__", ".git", ".hg", ".svn", ".vs", ".idea", ".pytest_cache", "node_modules", ".tox",
                    ".mypy_cache", ".ruff_cache"}
-SKIPPED_SUFFIXES = {".pyc", ".pyo", ".pyd", ".whl", ".egg", ".pyproj", ".user", ".suo", ".cspkg"}
+SKIPPED_SUFFIXES = {".pyc", ".pyo", ".egg", ".pyproj", ".user", ".suo", ".cspkg"}
 CLASSIC_IMPORTS = {"remoteaccess", "remoteforwarder", "diagnostics"}
 CLASSIC_SETTING_PREFIX = "Microsoft.WindowsAzure.Plugins."
 # Parts of a role's definition that adoption reads; anything else is reported, quoted.

@@ -118,7 +118,7 @@ def test_files_to_copy_are_the_teams_own(name):
             assert (role.folder / relative).is_file()
             parts = relative.lower().split("/")
             assert parts[0] != "bin" and "env" not in parts and "__pycache__" not in parts
-            assert not relative.endswith((".pyc", ".whl", ".pyproj"))
+            assert not relative.endswith((".pyc", ".pyproj"))
             assert parts[-1] not in {"ps.cmd", "web.config", "wfastcgi.py", "launchworker.ps1"}
 
 
@@ -359,10 +359,11 @@ class TestRoleFolders:
                  "W/whatever/Lib/x.py": "", "W/pkg/__pycache__/a.cpython-311.pyc": "", "W/pkg/a.py": "",
                  "W/pkg/a.pyc": "", "W/dist/w-1.0-py3-none-any.whl": "", "W/LaunchWorker.ps1": "",
                  "W/W.pyproj": "<Project/>", "W/static/web.config": "<configuration/>", "W/.gitignore": "env/\n",
-                 "W/tools/bin/run.py": "", "W/obj/Debug/x.cache": ""}
+                 "W/tools/bin/run.py": "", "W/obj/Debug/x.cache": "", "W/wheels/lib-1.0-py3-none-any.whl": "",
+                 "W/native/_speedups.pyd": ""}
         adoption = adopt.analyse(solution(tmp_path, WORKER.format("W"), files))
-        assert adoption.roles[0].files == [".gitignore", "pkg/a.py", "static/web.config", "tools/bin/run.py",
-                                           "worker.py"]
+        assert adoption.roles[0].files == [".gitignore", "native/_speedups.pyd", "pkg/a.py", "static/web.config",
+                                           "tools/bin/run.py", "wheels/lib-1.0-py3-none-any.whl", "worker.py"]
         (bin_note,) = [note for note in adoption.notes if "bin/" in (note.file or "")]
         assert bin_note.file == "W/bin/helper.dll (old)" and "copy it by hand" in bin_note.text
 
