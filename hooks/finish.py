@@ -218,33 +218,35 @@ def materialise_adopted_role(env, role: dict, target: Path, context: dict) -> No
     adopted = role["adopted"]
     for name in adopted["sources"]:
         render_file(env, name, target / name.partition("/")[2], context)
-    theirs, their_file = "", team_requirements_file(adopted["files"])
+    theirs, their_file = b"", team_requirements_file(adopted["files"])
     if adopted["folder"] and Path(adopted["folder"]).is_dir():
         folder = Path(adopted["folder"])
         copy_team_files(folder, [name for name in adopted["files"] if name != their_file], target)
         if their_file:
-            theirs = read_requirements_text(folder / their_file)
-    merged = merge_requirements(theirs, adopted["requirements"]) or NO_REQUIREMENTS
-    with (target / "requirements.txt").open("w", encoding="utf-8", newline="") as out:
-        out.write(merged)
+            theirs = (folder / their_file).read_bytes()
+    (target / "requirements.txt").write_bytes(merge_requirements_file(theirs, adopted["requirements"])
+                                              or NO_REQUIREMENTS.encode("utf-8"))
 
 
 NO_REQUIREMENTS = "# The role's own code needs no packages beyond the standard library.\n"
+
+
+def merge_requirements_file(theirs: bytes, needed: list[str]) -> bytes:
+    """Their requirements.txt's bytes as they are, with what merge_requirements adds in the
+    file's own encoding: UTF-16 with its byte-order mark (PowerShell's ``pip freeze >``), else
+    appended as ASCII, which UTF-8 and the Windows code pages read alike."""
+    utf16 = {b"\xff\xfe": "utf-16-le", b"\xfe\xff": "utf-16-be"}.get(theirs[:2])
+    text = theirs[2:].decode(utf16) if utf16 else theirs.decode("utf-8-sig", errors="replace")
+    added = merge_requirements(text, needed)[len(text):]
+    if utf16:
+        return theirs + added.encode(utf16)
+    return theirs + added.encode("ascii", errors="replace")
 
 
 def team_requirements_file(files: list[str]) -> str | None:
     """The team's requirements.txt among its files, however Windows spelled its name
     (``Requirements.txt``): the new role's requirements.txt is made from it."""
     return next((name for name in files if name.lower() == "requirements.txt"), None)
-
-
-def read_requirements_text(path: Path) -> str:
-    """A requirements.txt as Windows tools wrote it: UTF-8, or UTF-16 with its BOM
-    (PowerShell's `pip freeze > requirements.txt`)."""
-    data = path.read_bytes()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    return data.decode("utf-8-sig", errors="replace")
 
 
 def write_migration(solution: Path, plan: dict) -> Path | None:

@@ -158,6 +158,22 @@ class TestRequirements:
         assert merged.startswith(theirs) and merged.endswith(post.REQUIREMENTS_MARK + "\nwaitress\n")
         assert post.merge_requirements(merged, ["waitress"]) == merged
 
+    @pytest.mark.parametrize("theirs", [
+        "# Gepflegt von J\u00fcrgen M\u00fcller\r\nbottle\r\n".encode("cp1252"),
+        "\ufeff# gepflegt von J\u00fcrgen\nbottle\n".encode("utf-8"),
+        "# J\u00fcrgen\r\nbottle\r\n".encode("utf-16"),
+        b"\xfe\xff" + "# J\u00fcrgen\nbottle".encode("utf-16-be"),
+    ], ids=["cp1252", "utf-8 with BOM", "utf-16", "utf-16-be without a final newline"])
+    def test_their_file_keeps_its_bytes_and_encoding(self, theirs):
+        assert post.merge_requirements_file(theirs, ["Bottle>=0.13"]) == theirs
+        merged = post.merge_requirements_file(theirs, ["waitress>=3"])
+        assert merged.startswith(theirs)
+        if theirs[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            assert merged.decode("utf-16").endswith(post.REQUIREMENTS_MARK + "\nwaitress>=3\n".replace(
+                "\n", "\r\n" if b"\r" in theirs else "\n"))
+        else:
+            assert merged[len(theirs):].decode("ascii").strip().splitlines() == [post.REQUIREMENTS_MARK, "waitress>=3"]
+
     def test_no_requirements_of_theirs_is_not_called_theirs(self):
         merged = post.merge_requirements("", ["waitress"])
         assert merged == post.NO_TEAM_REQUIREMENTS_MARK + "\nwaitress\n"
