@@ -1583,9 +1583,24 @@ def adopt_role_into(role, old: AdoptedRole, adoption: Adoption, notes: list[Note
     role.adopted = plan.AdoptedCode(
         entry_point=old.entry_point, factory=old.wsgi_factory, settings_module=old.settings_module,
         python_path=list(old.python_path), folder=str(old.folder.resolve()) if adoption.read else None,
-        files=list(old.files), kept=kept,
-        sources=sources, requirements=server_requirements(web_server) if role.web else [],
+        files=list(old.files), kept=kept, sources=sources,
+        requirements=missing_requirements(role.name, old, server_requirements(web_server), notes)
+        if role.web else [],
         https_port=int(https[0]["port"]) if https else 443)
+
+
+def missing_requirements(name: str, old: AdoptedRole, needed: list[str], notes: list[Note]) -> list[str]:
+    """What of ``needed`` the team's requirements.txt (and the files it includes) lacks. A
+    package the team asks for in its own way stays theirs, with a note to check the pin."""
+    theirs = read_requirements(old.folder) if old.folder.is_dir() else {}
+    for requirement in needed:
+        if requirement_name(requirement) in theirs:
+            line, number, file = theirs[requirement_name(requirement)]
+            if line.replace(" ", "").lower() != requirement.replace(" ", "").lower():
+                notes.append(Note(PERSON, f"role {name}: the team's `{line}` stays in place of the template's "
+                                  f"`{requirement}`, which the new web.config is written for: make sure that its pin "
+                                  "allows it", f"{name}/{file}", number))
+    return [requirement for requirement in needed if requirement_name(requirement) not in theirs]
 
 
 # The template's settings an adopted role keeps: those for any code of the role, and a web role's

@@ -845,6 +845,20 @@ class TestForTheGenerationStep:
         assert "its own setting HTTPS_ONLY is now also read by role_wsgi.py" in migration
         assert "HTTPS_ONLY is true in the cloud" not in migration
 
+    def test_a_server_requirement_the_team_has_in_an_included_file_or_pinned_is_not_added_again(self, tmp_path):
+        import local_extensions
+
+        requirements = {"Web/requirements.txt": "-r requirements/base.txt\n",
+                        "Web/requirements/base.txt": "flask\nWaitress == 1.0.0\n"}
+        role = '<WebRole name="Web"><Sites><Site name="Web" /></Sites></WebRole>'
+        folder = solution(tmp_path, role, {"Web/wsgi.py": PLAIN_WSGI, **requirements})
+        answers = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder)}
+        planned = json.loads(local_extensions.role_plan(answers))
+        (web,) = planned["roles"]
+        assert web["adopted"]["requirements"] == []
+        assert "the team's `Waitress == 1.0.0` stays in place of the template's `waitress>=" in planned["migration"]
+        assert "requirements/base.txt` line 2" in planned["migration"]
+
     def test_a_setting_spelled_as_the_templates_in_another_case_is_the_templates(self, tmp_path):
         web, migration = self.planned_web_role(
             tmp_path, '<InputEndpoint name="HttpIn" protocol="http" port="80" />',
