@@ -507,6 +507,8 @@ class RoleSource:
     requirements: dict[str, tuple[str, int, str]]  # package -> (requirement, line, file)
     imports: dict[str, list[tuple[str, str, int]]]  # file -> [(module, name, line)]
     roots: list[str] = field(default_factory=lambda: [""])  # folders imports start from ("" is the role's)
+    # The old web.config's sections besides appSettings and system.webServer, as quoted elements.
+    web_config_sections: list[str] = field(default_factory=list)
 
     def has(self, relative: str) -> bool:
         return relative in self.files
@@ -523,13 +525,14 @@ class RoleSource:
 
 def read_role_source(root: Path, shown: str) -> RoleSource:
     files = team_files(root)
-    app_settings, web_server, handlers = read_web_config(root, shown)
+    app_settings, web_server, handlers, sections = read_web_config(root, shown)
     source = RoleSource(
         root=root,
         files=files,
         app_settings=app_settings,
         web_server=web_server,
         handlers=handlers,
+        web_config_sections=sections,
         project=read_pyproj(root, shown),
         requirements=read_requirements(root),
         imports={name: imports_of(root / name) for name in files if name.endswith(".py")},
@@ -594,21 +597,24 @@ def outside_notes(name: str, role: Node, source: RoleSource) -> list[Note]:
             for what, where, line in found]
 
 
-def read_web_config(root: Path, shown: str) -> tuple[dict[str, str], list[str], list[str]]:
+def read_web_config(root: Path, shown: str) -> tuple[dict[str, str], list[str], list[str], list[str]]:
     """The old web.config's appSettings, the parts of its system.webServer other than the
-    handlers, and the handlers other than Python's (FastCGI or HttpPlatformHandler). It is the
-    role's own, or the one the old empty web role left in bin\\."""
+    handlers, the handlers other than Python's (FastCGI or HttpPlatformHandler), and its other
+    sections (<location path="admin">, <system.web>). It is the role's own, or the one the
+    old empty web role left in bin\\."""
     bin_folder = child_named(root, "bin")
     web_config = child_named(root, "web.config") or (child_named(bin_folder, "web.config") if bin_folder else None)
     if web_config is None or not web_config.is_file():
-        return {}, [], []
+        return {}, [], [], []
     config = read_xml(web_config, f"{shown}/{shown_path(root, web_config)}")
     settings = {add.attrib.get("key", ""): add.attrib.get("value", "") for add in config.all("appSettings", "add")}
     parts = [part.tag for server in config.all("system.webServer") for part in server.children
              if part.tag != "handlers"]
     handlers = [handler.quoted() for handler in config.all("system.webServer", "handlers", "add")
                 if handler.attrib.get("modules", "").lower() not in PYTHON_HANDLER_MODULES]
-    return settings, parts, handlers
+    sections = [section.quoted() for section in config.children
+                if section.tag not in ("appSettings", "system.webServer", "configSections")]
+    return settings, parts, handlers, sections
 
 
 def read_pyproj(root: Path, shown: str) -> dict[str, str]:
@@ -1263,6 +1269,12 @@ def check_role_names(roles: list[Node]) -> None:
 def service_notes(definition: Node, configurations: dict[str, Node], roles: set[str]) -> list[Note]:
     """What the service as a whole carries, drops or leaves to a person."""
     notes = []
+    dropped = {name: value for name, value in definition.attrib.items()
+               if name not in ("name", "schemaVersion") and "}" not in name}  # not xsi:schemaLocation
+    if dropped:
+        quoted = " ".join(f'{name}="{value}"' for name, value in dropped.items())
+        notes.append(Note(PERSON, f"`{quoted}` of the ServiceDefinition not carried: add it to the new one if the "
+                          "service needs it", DEFINITION_FILE, definition.line))
     for other in definition.children:
         if other.tag not in KNOWN_SERVICE_PARTS:
             notes.append(Note(PERSON, f"`{other.quoted()}` not carried: not understood", DEFINITION_FILE, other.line))
@@ -1352,6 +1364,20 @@ def definition_notes(name: str, role: Node, notes: list[Note]) -> None:
     read_imports(name, role, notes)
     read_start_up(name, role, notes)
     read_unknown(name, role, notes)
+    runtime = role.first("Runtime")
+    if runtime is not None and runtime.attrib.get("executionContext", "").lower() == "elevated":
+        notes.append(Note(PERSON, f"role {name}: `{runtime.quoted()}` not carried: the role's code runs with "
+                          "limited rights now; add executionContext=\"elevated\" to its Runtime if it needs "
+                          "administrator rights", DEFINITION_FILE, runtime.line))
+    entry = role.first("Runtime", "EntryPoint", "ProgramEntryPoint")
+    if entry is not None and entry.attrib.get("setReadyOnProcessStart", "").lower() == "false":
+        notes.append(Note(PERSON, f"role {name}: its entry point had setReadyOnProcessStart=\"false\" (the code "
+                          "said when the instance was ready); the new one is ready as the process starts",
+                          DEFINITION_FILE, entry.line))
+    for binding in role.all("Sites", "Site", "Bindings", "Binding"):
+        if set(binding.attrib) - {"name", "endpointName"}:
+            notes.append(Note(PERSON, f"role {name}: `{binding.quoted()}` not carried: the new site is bound to "
+                              "HttpIn for every host name", DEFINITION_FILE, binding.line))
     sites = role.all("Sites", "Site")
     for extra in sites[1:] + [part for site in sites for part in site.children if part.tag != "Bindings"]:
         notes.append(Note(PERSON, f"role {name}: `{extra.quoted()}` not carried: the template serves one site "
@@ -1372,6 +1398,8 @@ def code_notes(name: str, source: RoleSource, settings: list[Setting]) -> list[N
              for key in source.app_settings if key not in OLD_TOOLING_APP_SETTINGS]
     notes += [Note(PERSON, f"`<{part}>` of the old web.config's system.webServer not carried: add it to the new "
                    "web.config if the site needs it", f"{name}/web.config (old)") for part in source.web_server]
+    notes += [Note(PERSON, f"`{section}` of the old web.config not carried: add it to the new web.config if "
+                   "the site needs it", f"{name}/web.config (old)") for section in source.web_config_sections]
     notes += [Note(PERSON, f"handler `{handler}` of the old web.config not carried: IIS hands every request to "
                    "Python now; add it to the new web.config if the site needs it", f"{name}/web.config (old)")
               for handler in source.handlers]
@@ -1407,6 +1435,9 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
     elif local == adoption.cloud_configuration:
         notes.append(Note(PERSON, f"the old service has only {local}: ServiceConfiguration.Cloud.cscfg has its "
                           "local values: give it the cloud ones before deploying"))
+    if adoption.cloud_configuration.lower() not in ("serviceconfiguration.cloud.cscfg", str(local).lower()):
+        notes.append(Note(CHANGED, f"{adoption.cloud_configuration} is the new ServiceConfiguration.Cloud.cscfg: "
+                          "the old service had no Cloud one"))
     for other in adoption.configurations:
         if other not in (adoption.cloud_configuration, local):
             notes.append(Note(PERSON, f"the values of {other} are not carried: the solution has the cloud "

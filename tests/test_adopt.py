@@ -765,6 +765,42 @@ class TestWhatIsNotCarried:
                             "the old web.config not carried: IIS hands every request to Python now; add it to the "
                             "new web.config if the site needs it"]
 
+    def test_what_the_old_definition_said_of_rights_readiness_bindings_and_upgrades_is_reported(self, tmp_path):
+        roles = ('<WebRole name="Web"><Sites><Site name="Web"><Bindings><Binding name="B" endpointName="HttpIn" '
+                 'hostHeader="shop.example" /></Bindings></Site></Sites></WebRole>'
+                 '<WorkerRole name="W"><Runtime executionContext="elevated"><EntryPoint><ProgramEntryPoint '
+                 'commandLine="python worker.py" setReadyOnProcessStart="false" /></EntryPoint></Runtime></WorkerRole>')
+        folder = solution(tmp_path, roles, {"Web/wsgi.py": PLAIN_WSGI, "W/worker.py": ""})
+        definition = folder / "ServiceDefinition.csdef"
+        definition.write_text(definition.read_text().replace('name="Svc"', 'name="Svc" upgradeDomainCount="3"', 1))
+        texts = [note.text for note in adopt.analyse(folder).notes if note.section == adopt.PERSON]
+        assert any(text.startswith('`upgradeDomainCount="3"` of the ServiceDefinition not carried') for text in texts)
+        assert any('`<Binding name="B" endpointName="HttpIn" hostHeader="shop.example">` not carried' in text
+                   for text in texts)
+        assert any('`<Runtime executionContext="elevated">` not carried' in text for text in texts)
+        assert any('setReadyOnProcessStart="false"' in text for text in texts)
+
+    def test_a_configuration_of_another_name_is_the_new_cloud_one_and_says_so(self, tmp_path):
+        folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""})
+        (folder / "ServiceConfiguration.Cloud.cscfg").rename(folder / "ServiceConfiguration.Production.cscfg")
+        import local_extensions
+
+        answers = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder)}
+        migration = json.loads(local_extensions.role_plan(answers))["migration"]
+        assert ("ServiceConfiguration.Production.cscfg is the new ServiceConfiguration.Cloud.cscfg: the old service "
+                "had no Cloud one") in migration
+
+    def test_sections_of_the_old_web_config_besides_its_settings_and_web_server_are_reported(self, tmp_path):
+        config = ('<configuration><configSections /><appSettings><add key="WSGI_HANDLER" value="wsgi.application" />'
+                  '</appSettings><connectionStrings><add name="Db" connectionString="x" /></connectionStrings>'
+                  '<system.web><httpRuntime maxRequestLength="51200" /></system.web><location path="admin">'
+                  "<system.webServer /></location><system.webServer /></configuration>")
+        notes = adopt.analyse(solution(tmp_path, WEB.format("Web"), {"Web/web.config": config,
+                                                                     "Web/wsgi.py": PLAIN_WSGI})).notes
+        reported = [note.text.partition(" of the old web.config")[0] for note in notes
+                    if "of the old web.config not carried: add it" in note.text]
+        assert reported == ["`<connectionStrings>`", "`<system.web>`", '`<location path="admin">`']
+
     @pytest.mark.parametrize(("command", "arguments"), [
         ("bin\\ps.cmd LaunchWorker.ps1 src\\main.py --queue jobs", "--queue jobs"),
         ("bin\\ps.cmd LaunchWorker.ps1 SRC\\Main.py --queue jobs", "--queue jobs"),
