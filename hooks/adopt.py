@@ -1487,8 +1487,18 @@ def adopt_planned_roles(adoption: Adoption, roles: list, answers: dict) -> dict:
                           "until they meet those rules: take each back in once it does"))
     if not adoption.read:
         return {}  # MIGRATION.md was written when the old service was read
+    left_out = [old.name for old in adoption.roles if old.name.lower() not in planned]
+    notes = [note for note in notes if not any(note.text.startswith(f"role {name}:")
+                                               or (note.file or "").startswith(f"{name}/") for name in left_out)]
+    table = []
+    for role in roles:
+        old = old_roles.get(role.name.lower())
+        entry = f"`{old.entry_point}{'()' if old.wsgi_factory else ''}`" if old else "new: the template's"
+        table.append((role.name, role.kind, entry, role.vm_size or plan.check_vm_size(answers["vm_size"]),
+                      role.instances or plan.parse_instance_count(answers["instance_count"])))
     adopted = replace_notes(adoption, notes)
-    return {"migration": render_migration(adopted), "adoption_summary": summary(adopted)}
+    kept = [(role.name, role.kind) for role in roles if role.name.lower() in old_roles]
+    return {"migration": render_migration(adopted, table), "adoption_summary": summary(adopted, kept)}
 
 
 def replace_notes(adoption: Adoption, notes: list[Note]) -> Adoption:
@@ -1744,9 +1754,10 @@ def where(note: Note) -> str:
     return f"`{note.file}`" + (f" line {note.line}" if note.line else "") + ": "
 
 
-def render_migration(adoption: Adoption) -> str:
+def render_migration(adoption: Adoption, table: list[tuple[str, str, str, str, int]] | None = None) -> str:
     """The text of MIGRATION.md: what was carried over, what changed and why, what needs a person.
-    Setting values are never written here."""
+    Setting values are never written here. ``table`` has a row (role, kind, entry point, VM size,
+    instances) for each role of the new solution; without it, the old service's roles."""
     lines = [
         f"# Migration of {adoption.original_name or adoption.service_name}",
         "",
@@ -1759,9 +1770,10 @@ def render_migration(adoption: Adoption) -> str:
         "| --- | --- | --- | --- | --- |",
     ]
     cloud = adoption.cloud_configuration
-    for role in adoption.roles:
-        entry = role.entry_point + ("()" if role.wsgi_factory else "")
-        lines.append(f"| {role.name} | {role.kind} | `{entry}` | {role.vm_size} | {role.instances.get(cloud, 1)} |")
+    if table is None:
+        table = [(role.name, role.kind, f"`{role.entry_point}{'()' if role.wsgi_factory else ''}`", role.vm_size,
+                  role.instances.get(cloud, 1)) for role in adoption.roles]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in table]
     for section, title in SECTIONS.items():
         chosen = [note for note in adoption.notes if note.section == section]
         lines += ["", f"## {title}", ""]
@@ -1769,8 +1781,10 @@ def render_migration(adoption: Adoption) -> str:
     return "\n".join(lines) + "\n"
 
 
-def summary(adoption: Adoption) -> str:
-    """A few lines for the terminal (no setting values)."""
+def summary(adoption: Adoption, adopted_roles: list[tuple[str, str]] | None = None) -> str:
+    """A few lines for the terminal (no setting values): ``adopted_roles`` are (name, kind) of the
+    roles adopted, by default every role of the old service."""
     people = sum(1 for note in adoption.notes if note.section == PERSON)
-    roles = ", ".join(f"{role.name} ({role.kind})" for role in adoption.roles)
+    roles = ", ".join(f"{name} ({kind})" for name, kind in adopted_roles or
+                      [(role.name, role.kind) for role in adoption.roles])
     return f"Adopted {adoption.original_name}: {roles}; {people} item(s) in MIGRATION.md need a person."

@@ -895,6 +895,19 @@ class TestForTheGenerationStep:
         assert "the team's `Waitress == 1.0.0` stays in place of the template's `waitress>=" in planned["migration"]
         assert "requirements/base.txt` line 2" in planned["migration"]
 
+    def test_a_role_the_roles_answer_leaves_out_is_only_named_as_left_out(self, tmp_path):
+        import local_extensions
+
+        folder = solution(tmp_path, WORKER.format("A") + WORKER.format("B"), {"A/worker.py": "", "B/worker.py": ""})
+        answers = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder),
+                   "roles": "A:worker"}
+        planned = json.loads(local_extensions.role_plan(answers))
+        migration = planned["migration"]
+        assert "role B not adopted: the `roles` answer leaves it out" in migration
+        assert "role B:" not in migration and "| B |" not in migration and "`B/" not in migration
+        assert "| A | worker | `worker.py` |" in migration and "role A:" in migration
+        assert planned["adoption_summary"].startswith("Adopted Svc: A (worker);")
+
     def test_a_setting_spelled_as_the_templates_in_another_case_is_the_templates(self, tmp_path):
         web, migration = self.planned_web_role(
             tmp_path, '<InputEndpoint name="HttpIn" protocol="http" port="80" />',

@@ -246,6 +246,10 @@ def test_answers_on_the_command_line_win(tmp_path):
     assert cloud.count('<Instances count="3" />') == 2
     migration = (solution / "MIGRATION.md").read_text()
     assert "every role has 3 instances in the cloud, the instance_count answer" in migration
+    table = [line for line in migration.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    assert table == ["| Api | wsgi | `hello:application` | Standard_A4_v2 | 3 |",
+                     "| Site | flask | new: the template's | Standard_A4_v2 | 3 |"]
+    assert "Adopted StatusService: Api (wsgi);" in completed.stdout
 
 
 def test_an_adopted_web_role_cannot_be_made_a_worker(tmp_path):
