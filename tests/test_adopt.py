@@ -193,6 +193,20 @@ def only_role(folder: Path):
     return role
 
 
+def planned(folder: Path, **answers: str) -> dict:
+    """The role plan of adopting folder with the default answers (and these), as the hook gets it."""
+    import local_extensions
+
+    given = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder), **answers}
+    return json.loads(local_extensions.role_plan(given))
+
+
+def web_config_notes(tmp_path: Path, config: str) -> list[str]:
+    """The notes on a web role whose old web.config is config."""
+    files = {"Web/web.config": config, "Web/wsgi.py": PLAIN_WSGI}
+    return [note.text for note in adopt.analyse(solution(tmp_path, WEB.format("Web"), files)).notes]
+
+
 class TestKind:
     @pytest.mark.parametrize(("files", "kind"), [
         ({"Web/manage.py": "", "Web/site/settings.py": "", "Web/site/wsgi.py": "application = None\n"}, "django"),
@@ -758,9 +772,7 @@ class TestWhatIsNotCarried:
                   'modules="FastCgiModule" scriptProcessor="D:\\Python27\\python.exe|D:\\Python27\\wfastcgi.py" />'
                   '<add name="StaticFile" path="*.png" verb="*" modules="StaticFileModule" /></handlers>'
                   "</system.webServer></configuration>")
-        notes = adopt.analyse(solution(tmp_path, WEB.format("Web"), {"Web/web.config": config,
-                                                                     "Web/wsgi.py": PLAIN_WSGI})).notes
-        handlers = [note.text for note in notes if note.text.startswith("handler ")]
+        handlers = [text for text in web_config_notes(tmp_path, config) if text.startswith("handler ")]
         assert handlers == ['handler `<add name="StaticFile" path="*.png" verb="*" modules="StaticFileModule">` of '
                             "the old web.config not carried: IIS hands every request to Python now; add it to the "
                             "new web.config if the site needs it"]
@@ -783,10 +795,7 @@ class TestWhatIsNotCarried:
     def test_a_configuration_of_another_name_is_the_new_cloud_one_and_says_so(self, tmp_path):
         folder = solution(tmp_path, WORKER.format("W"), {"W/worker.py": ""})
         (folder / "ServiceConfiguration.Cloud.cscfg").rename(folder / "ServiceConfiguration.Production.cscfg")
-        import local_extensions
-
-        answers = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder)}
-        migration = json.loads(local_extensions.role_plan(answers))["migration"]
+        migration = planned(folder)["migration"]
         assert ("ServiceConfiguration.Production.cscfg is the new ServiceConfiguration.Cloud.cscfg: the old service "
                 "had no Cloud one") in migration
 
@@ -795,10 +804,8 @@ class TestWhatIsNotCarried:
                   '</appSettings><connectionStrings><add name="Db" connectionString="x" /></connectionStrings>'
                   '<system.web><httpRuntime maxRequestLength="51200" /></system.web><location path="admin">'
                   "<system.webServer /></location><system.webServer /></configuration>")
-        notes = adopt.analyse(solution(tmp_path, WEB.format("Web"), {"Web/web.config": config,
-                                                                     "Web/wsgi.py": PLAIN_WSGI})).notes
-        reported = [note.text.partition(" of the old web.config")[0] for note in notes
-                    if "of the old web.config not carried: add it" in note.text]
+        reported = [text.partition(" of the old web.config")[0] for text in web_config_notes(tmp_path, config)
+                    if "of the old web.config not carried: add it" in text]
         assert reported == ["`<connectionStrings>`", "`<system.web>`", '`<location path="admin">`']
 
     @pytest.mark.parametrize(("command", "arguments"), [
@@ -845,15 +852,11 @@ class TestWhatIsNotCarried:
 class TestForTheGenerationStep:
     @staticmethod
     def planned_web_role(tmp_path, endpoints: str, settings: str = "") -> tuple[dict, str]:
-        import local_extensions
-
         role = (f'<WebRole name="Web"><Sites><Site name="Web" /></Sites><Endpoints>{endpoints}</Endpoints>'
                 f"{settings}</WebRole>")
-        folder = solution(tmp_path, role, {"Web/wsgi.py": PLAIN_WSGI})
-        answers = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder)}
-        planned = json.loads(local_extensions.role_plan(answers))
-        (web,) = planned["roles"]
-        return web, planned["migration"]
+        plan = planned(solution(tmp_path, role, {"Web/wsgi.py": PLAIN_WSGI}))
+        (web,) = plan["roles"]
+        return web, plan["migration"]
 
     @pytest.mark.parametrize(("endpoints", "https_only", "https_port"), [
         ('<InputEndpoint name="HttpsIn" protocol="https" port="443" certificate="Ssl" />', "true", 443),
@@ -882,31 +885,23 @@ class TestForTheGenerationStep:
         assert "HTTPS_ONLY is true in the cloud" not in migration
 
     def test_a_server_requirement_the_team_has_in_an_included_file_or_pinned_is_not_added_again(self, tmp_path):
-        import local_extensions
-
         requirements = {"Web/requirements.txt": "-r requirements/base.txt\n",
                         "Web/requirements/base.txt": "flask\nWaitress == 1.0.0\n"}
         role = '<WebRole name="Web"><Sites><Site name="Web" /></Sites></WebRole>'
-        folder = solution(tmp_path, role, {"Web/wsgi.py": PLAIN_WSGI, **requirements})
-        answers = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder)}
-        planned = json.loads(local_extensions.role_plan(answers))
-        (web,) = planned["roles"]
+        plan = planned(solution(tmp_path, role, {"Web/wsgi.py": PLAIN_WSGI, **requirements}))
+        (web,) = plan["roles"]
         assert web["adopted"]["requirements"] == []
-        assert "the team's `Waitress == 1.0.0` stays in place of the template's `waitress>=" in planned["migration"]
-        assert "requirements/base.txt` line 2" in planned["migration"]
+        assert "the team's `Waitress == 1.0.0` stays in place of the template's `waitress>=" in plan["migration"]
+        assert "requirements/base.txt` line 2" in plan["migration"]
 
     def test_a_role_the_roles_answer_leaves_out_is_only_named_as_left_out(self, tmp_path):
-        import local_extensions
-
         folder = solution(tmp_path, WORKER.format("A") + WORKER.format("B"), {"A/worker.py": "", "B/worker.py": ""})
-        answers = {**new_service_answers(TEMPLATE), **adopt.analyse(folder).answers(), "adopt_from": str(folder),
-                   "roles": "A:worker"}
-        planned = json.loads(local_extensions.role_plan(answers))
-        migration = planned["migration"]
+        plan = planned(folder, roles="A:worker")
+        migration = plan["migration"]
         assert "role B not adopted: the `roles` answer leaves it out" in migration
         assert "role B:" not in migration and "| B |" not in migration and "`B/" not in migration
         assert "| A | worker | `worker.py` |" in migration and "role A:" in migration
-        assert planned["adoption_summary"].startswith("Adopted Svc: A (worker);")
+        assert plan["adoption_summary"].startswith("Adopted Svc: A (worker);")
 
     def test_a_setting_spelled_as_the_templates_in_another_case_is_the_templates(self, tmp_path):
         web, migration = self.planned_web_role(
