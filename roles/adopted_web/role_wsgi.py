@@ -39,7 +39,7 @@ HEALTH_PATH = "/health"
 HEALTH_HEADERS = [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")]
 # Read once, so that a value other than true or false stops the role as it starts.
 HTTPS_ONLY = flag("HTTPS_ONLY")
-# The public port of the role's https endpoint in ServiceDefinition.csdef.
+# The port of the role's https endpoint in ServiceDefinition.csdef (443 while it has none).
 HTTPS_PORT = {{ role.adopted.https_port }}
 {% if role.adopted.factory %}
 team_application = pkgutil.resolve_name("{{ role.adopted.entry_point }}")()
