@@ -386,6 +386,11 @@ def plan_roles(answer: str) -> list[Role]:
                 role.port, next_port = next_port, next_port + 1
         else:
             role.queue_name = queue_name_for(name)
+            same = next((r.name for r in roles if r.queue_name == role.queue_name), None)
+            if same is not None:
+                raise AnswerError("roles", f"the workers '{same}' and '{name}' would read one queue, "
+                                  f"'{role.queue_name}'", "names that differ in more than case and punctuation "
+                                  f"within their first {63 - len('-poison')} characters")
         role.settings = settings_for(role)
         roles.append(role)
     return roles

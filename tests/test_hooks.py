@@ -64,6 +64,8 @@ class TestRoleAnswer:
         ("aux:flask", "reserved device name"),
         ("COM7:worker", "reserved device name"),
         ("CloudService:worker", "already a folder of the solution"),
+        ("A:worker A-queue:worker", "the workers 'A' and 'A-queue' would read one queue, 'a-queue'"),
+        ("W" + "x" * 62 + ":worker W" + "x" * 58 + ":worker", "would read one queue"),
     ])
     def test_bad_answers_say_what_is_wrong_and_what_is_allowed(self, answer, words):
         with pytest.raises(plan.AnswerError) as raised:
