@@ -70,6 +70,8 @@ QUEUE_LENGTH_PER_REPLICA = 5
 # up to its visibility timeout; this much more is left for the rest of its shutdown.
 SHUTDOWN_MARGIN_SECONDS = 30
 DEFAULT_VISIBILITY_TIMEOUT = 30
+# How far each app may scale out, unless the azd environment's maxReplicas says otherwise.
+DEFAULT_MAX_REPLICAS = 10
 DEFAULT_HEALTH_PATH = "/health"
 PLACEHOLDER_IMAGE = "mcr.microsoft.com/azuredocs/containerapps-helloworld:latest"
 # Settings whose value Container Apps supplies instead of the .cscfg.
@@ -157,6 +159,11 @@ class Plan:
     def lowest_max_replicas(self) -> int:
         """maxReplicas may not be below any app's minimum."""
         return max(app.min_replicas for app in self.apps)
+
+    @property
+    def default_max_replicas(self) -> int:
+        """10, or the lowest allowed where an app keeps more instances (ARM checks the default)."""
+        return max(DEFAULT_MAX_REPLICAS, self.lowest_max_replicas)
 
 
 # The model, as Container Apps ---------------------------------------------------------
@@ -778,7 +785,8 @@ def main_bicep(plan: Plan) -> str:
         )
         + "\nparam principalId string = ''\n",
         description("The most replicas each app may scale out to.")
-        + f"\n@minValue({plan.lowest_max_replicas})\nparam maxReplicas int = 10\n",
+        + f"\n@minValue({plan.lowest_max_replicas})\n"
+        + f"param maxReplicas int = {plan.default_max_replicas}\n",
     ]
     for app in plan.apps:
         parts.append(

@@ -47,6 +47,19 @@ def test_each_role_maps_to_an_app(solution: Service):
             assert app.min_replicas == cloud.role(role.name).instances and app.queue is None
 
 
+def test_the_default_of_max_replicas_is_within_its_bounds(solution_copy: Service):
+    cloud = solution_copy.root / "ServiceConfiguration.Cloud.cscfg"
+    text = cloud.read_text(encoding="utf-8")
+    twelve = re.sub(r'<Instances count="\d+"', '<Instances count="12"', text)
+    cloud.write_text(twelve, encoding="utf-8")
+    service = Service.load(solution_copy.root)
+    main = containerapps.render(service)[containerapps.MAIN_BICEP]
+    lowest = int(re.search(r"@minValue\((\d+)\)\nparam maxReplicas", main).group(1))
+    default = int(re.search(r"param maxReplicas int = (\d+)", main).group(1))
+    assert lowest == containerapps.make_plan(service).lowest_max_replicas
+    assert default >= max(lowest, containerapps.DEFAULT_MAX_REPLICAS)
+
+
 def test_names_and_words():
     assert containerapps.camel("Orders-api_2") == "ordersApi2"
     assert containerapps.camel("SECRET_KEY", first_upper=True) == "SecretKey"
