@@ -5,7 +5,8 @@ name; it starts each one through the shell (cmd.exe on Windows, /bin/sh elsewher
 so every command line is built by ``run.command_line``. Added to honcho here, through
 its internals (hence ``honcho<3`` in requirements-dev.txt): on Windows a process is
 stopped with everything it started (honcho would end only the shell); Ctrl+Break
-(Windows) or a closing terminal stop the run like Ctrl+C; a stop in the first moments
+(Windows), a closing terminal or a closed output pipe (``run | head``) stop the run
+like Ctrl+C; a stop in the first moments
 of a run, before every process has started, works; the web role URLs are printed
 once they answer.
 
@@ -35,13 +36,23 @@ from cloudservice.run import EXTRA_STOP_SIGNALS, OUTPUT_ENVIRONMENT, Launch, com
 
 class Printer(HonchoPrinter):
     """honcho's printer; a line without a process name is the tool's own and is
-    printed as it is (the role URLs)."""
+    printed as it is (the role URLs). Once the output is closed (the reader of a pipe
+    has gone), ``output_closed`` is called and later lines are dropped."""
+
+    output_closed = None  # set by the Manager
 
     def write(self, message: Message) -> None:
-        if message.name is None:
-            print(message.data.rstrip("\n"), file=self.output, flush=True)
-        else:
-            super().write(message)
+        try:
+            if message.name is None:
+                print(message.data.rstrip("\n"), file=self.output, flush=True)
+            else:
+                super().write(message)
+        except BrokenPipeError:
+            # As Python's documentation advises: point the output at the null device, so
+            # that neither these lines nor the flush at exit fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.output.fileno())
+            if self.output_closed is not None:
+                self.output_closed()
 
 
 class RoleProcess(HonchoProcess):
@@ -74,6 +85,7 @@ class Manager(HonchoManager):
         self._process_ctor = RoleProcess
         if os.name == "nt":
             self._procmgr = WindowsProcessTree()
+        printer.output_closed = self._output_closed
 
     def loop(self) -> None:
         for signum in EXTRA_STOP_SIGNALS:
@@ -83,6 +95,11 @@ class Manager(HonchoManager):
     def _stop_signal(self, signum, frame) -> None:
         self._system_print(f"{signal.Signals(signum).name} received\n")
         self.returncode = 128 + signum
+        self.terminate()
+
+    def _output_closed(self) -> None:
+        if self.returncode is None:
+            self.returncode = 1
         self.terminate()
 
     def _killall(self, force: bool = False) -> None:

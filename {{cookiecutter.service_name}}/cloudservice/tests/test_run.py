@@ -81,6 +81,22 @@ def test_a_process_that_stops_cleanly_is_reported_with_its_own_exit_code(signal_
     assert "worker stopped (rc=0)" in output.getvalue(), output.getvalue()
 
 
+def test_a_closed_output_stops_the_run(signal_handlers):
+    """As ``run | head -3`` does once head has its lines: the processes are stopped, not
+    left holding their ports."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    with open(writer, "w", encoding="utf-8") as output:
+        manager = Manager(Printer(output))
+        talker = "import time; print('ready', flush=True); time.sleep(60)"
+        manager.add_process("talker", command_line([sys.executable, "-c", talker]))
+        started = time.monotonic()
+        manager.loop()
+    assert time.monotonic() - started < 10
+    assert manager.returncode == 1
+    assert "returncode" in manager._processes["talker"]
+
+
 @pytest.fixture
 def runnable_copy(service_copy):
     """The service copy with the files run reads from the role folders."""
