@@ -32,7 +32,11 @@ ADOPTED_WSGI_APPLICATION = "role_wsgi:application"
 
 SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
-VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
+# Azure's names of VM sizes: family (capitals), vCPUs, constrained vCPUs, features (small
+# letters; never v, which marks the version), accelerator (not V) or _cc, version, as in
+# Standard_D1_v2, Standard_E4-2ds_v5 or Standard_NC24ads_A100_v4. The solution's
+# cloudservice/model.py has the same ARM_VM_SIZE, for its `check`.
+VM_SIZE = re.compile(r"^Standard_[A-Z]+[0-9]+(-[0-9]+)?[a-uw-z]*(_[A-UW-Z][A-Z0-9]*|_cc)?(_v[0-9]+)?$")
 WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
     f"{device}{n}" for device in ("COM", "LPT") for n in range(1, 10)
 }
@@ -435,7 +439,8 @@ def check_vm_size(value: str) -> str:
         raise AnswerError(
             "vm_size",
             f"'{value}' is not an ARM VM size",
-            "use a name such as Standard_D1_v2 or Standard_A2_v2 (legacy 'Small' is Standard_A1_v2)",
+            "use a name such as Standard_D1_v2, Standard_A2_v2 or Standard_D2s_v3 (legacy 'Small' is"
+            " Standard_A1_v2)",
         )
     return size
 

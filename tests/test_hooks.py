@@ -169,8 +169,8 @@ class TestOtherAnswers:
         with pytest.raises(SystemExit) as stopped:
             extension.role_plan({**ANSWERS, "vm_size": "Large"})
         assert str(stopped.value) == (
-            "ERROR: vm_size: 'Large' is not an ARM VM size; use a name such as Standard_D1_v2 or "
-            "Standard_A2_v2 (legacy 'Small' is Standard_A1_v2)")
+            "ERROR: vm_size: 'Large' is not an ARM VM size; use a name such as Standard_D1_v2, "
+            "Standard_A2_v2 or Standard_D2s_v3 (legacy 'Small' is Standard_A1_v2)")
 
 
 class TestOnePlan:
@@ -298,6 +298,26 @@ class TestLimits:
         made = plan.make_plan({**ANSWERS, "vm_size": "  Standard_A2_v2 ", "instance_count": " 3 "})
         assert made["cleaned_answers"]["vm_size"] == "Standard_A2_v2"
         assert made["instance_count"] == 3
+
+    @pytest.mark.parametrize("size", [
+        "Standard_D1_v2", "Standard_A2m_v2", "Standard_D2s_v3", "Standard_E4-2ds_v5", "Standard_DS11-1_v2",
+        "Standard_NC24ads_A100_v4", "Standard_NC4as_T4_v3", "Standard_B1ls", "Standard_D14", "Standard_HB120rs_v2",
+        "Standard_DC4as_cc_v5", "Standard_E104i_v5", "Standard_M416ms_v2",
+    ])
+    def test_azures_vm_size_names_are_accepted(self, size):
+        assert plan.check_vm_size(size) == size
+
+    @pytest.mark.parametrize("typo", [
+        "Standard_D1v2", "Standard_D1_2", "Standard_D_v2", "Standard_d1_v2", "Standard_D1__v2", "Standard_D1_v",
+        "Standard_", "Standard_D1 v2", "Standard_D1_v2_", "D1_v2", "Standard_D1_V2",
+    ])
+    def test_misspelt_vm_sizes_are_refused(self, typo):
+        with pytest.raises(plan.AnswerError, match=f"^vm_size: '{typo}' is not an ARM VM size; use a name such as"):
+            plan.check_vm_size(typo)
+
+    def test_the_solutions_check_knows_the_same_vm_sizes(self):
+        model = TEMPLATE / "{{cookiecutter.service_name}}" / "cloudservice" / "model.py"
+        assert f'ARM_VM_SIZE = re.compile(\n    r"{plan.VM_SIZE.pattern}"\n)' in model.read_text(encoding="utf-8")
 
     @pytest.mark.parametrize(("author", "cleaned"), [("   ", ""), (" Ada Lovelace ", "Ada Lovelace"), ("", "")])
     def test_an_author_of_spaces_is_none(self, author, cleaned):

@@ -33,6 +33,7 @@ from pathlib import Path, PureWindowsPath
 
 from cloudservice.containerapps import drift as container_apps_agree
 from cloudservice.model import (
+    ARM_VM_SIZE,
     CLASSIC_DEFAULT_VM_SIZE,
     CLASSIC_VM_SIZES,
     DEFINITION_FILE,
@@ -50,7 +51,6 @@ LOCAL_CONFIGURATION = "Local"
 DEPLOYMENT_CONFIGURATION = "Cloud"
 DEPLOY_PARAMETERS = "deploy/main.parameters.json"
 DEPLOY_TEMPLATE = "deploy/main.bicep"
-ARM_VM_SIZE = re.compile(r"^Standard_[A-Za-z0-9_]+$")
 # A PowerShell script's dot-sourcing of another one beside it.
 DOT_SOURCED = re.compile(
     r"^\s*\.\s+\(Join-Path \$PSScriptRoot '([^']+\.ps1)'\)", re.MULTILINE | re.IGNORECASE

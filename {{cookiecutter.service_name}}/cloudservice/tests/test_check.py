@@ -372,6 +372,20 @@ def test_each_classic_size_is_named_with_what_to_use(copy, classic, arm):
     )
 
 
+@pytest.mark.parametrize("typo", ["Standard_D1v2", "Standard_D1_V2", "standard_d1", "Standard_D"])
+def test_a_misspelt_vm_size_is_named(copy, typo):
+    role = copy.roles[-1]
+    edit(
+        copy.root / "ServiceDefinition.csdef",
+        f'<{"WebRole" if role.web else "WorkerRole"} name="{role.name}" vmsize="{role.vm_size}"',
+        f'<{"WebRole" if role.web else "WorkerRole"} name="{role.name}" vmsize="{typo}"',
+    )
+    assert lines(copy.root) == [
+        f'ServiceDefinition.csdef: role {role.name} has vmsize="{typo}"; Cloud Services (extended'
+        " support) needs an ARM size such as Standard_D1_v2 (Small is Standard_A1_v2)"
+    ]
+
+
 def test_a_certificate_needs_its_key_vault_secret(copy):
     role = copy.roles[0]
     element = "WebRole" if role.web else "WorkerRole"
