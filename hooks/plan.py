@@ -37,6 +37,7 @@ ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 # Standard_D1_v2, Standard_E4-2ds_v5 or Standard_NC24ads_A100_v4. The solution's
 # cloudservice/model.py has the same ARM_VM_SIZE, for its `check`.
 VM_SIZE = re.compile(r"^Standard_[A-Z]+[0-9]+(-[0-9]+)?[a-uw-z]*(_[A-UW-Z][A-Z0-9]*|_cc)?(_v[0-9]+)?$")
+VIRTUAL_NETWORK_NAME_LENGTH = 64
 WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
     f"{device}{n}" for device in ("COM", "LPT") for n in range(1, 10)
 }
@@ -505,6 +506,11 @@ def adopt_roles(answers: dict, roles: list[Role]) -> dict:
     return adopt.adopt_planned_roles(local_extensions.adoption(folder), roles, answers)
 
 
+def virtual_network_name(service_name: str) -> str:
+    """The service's virtual network, <service_name>-vnet, within Azure's 64 characters."""
+    return f"{service_name[:VIRTUAL_NETWORK_NAME_LENGTH - len('-vnet')].rstrip('-')}-vnet"
+
+
 def make_plan(answers: dict) -> dict:
     """Check every answer; return what the post-generation hook needs, parsed."""
     check_service_name(answers["service_name"])
@@ -528,6 +534,7 @@ def make_plan(answers: dict) -> dict:
         # author of spaces alone is none (no copyright line).
         "cleaned_answers": {"vm_size": vm_size, "author_name": answers["author_name"].strip(),
                             "os_family": str(answers["os_family"]).strip()},
+        "virtual_network": virtual_network_name(answers["service_name"]),
         "instance_count": parse_instance_count(answers["instance_count"]),
         "install_packages": parse_flag("install_packages", answers["install_packages"]),
         "python_build": answers["_python_builds"][answers["python_version"]],

@@ -38,6 +38,8 @@ SUPPORTED_COMBINATIONS = [
     {"vm_size": "Standard_A2_v2", "instance_count": "3"},
     {"instance_count": "1"},
     {"service_name": "abc"},
+    # The longest service name: the virtual network's name is shortened to Azure's 64 characters.
+    {"service_name": "Long" + "x" * 59},
     {"service_name": "Orders-Service-2", "description": "Takes orders", "author_name": "Ada Lovelace"},
     # Role names that are not Python identifiers, or that are the frameworks' own names.
     {"roles": "Flask:flask Site:django Api-v2:bottle Queue:worker W:worker"},

@@ -319,6 +319,15 @@ class TestLimits:
         model = TEMPLATE / "{{cookiecutter.service_name}}" / "cloudservice" / "model.py"
         assert f'ARM_VM_SIZE = re.compile(\n    r"{plan.VM_SIZE.pattern}"\n)' in model.read_text(encoding="utf-8")
 
+    @pytest.mark.parametrize(("service_name", "network"), [
+        ("MyCloudService", "MyCloudService-vnet"),
+        ("S" * 59, "S" * 59 + "-vnet"),
+        ("S" * 63, "S" * 59 + "-vnet"),
+        ("S" * 58 + "-abcd", "S" * 58 + "-vnet"),
+    ])
+    def test_the_virtual_network_is_named_within_azures_64_characters(self, service_name, network):
+        assert plan.make_plan({**ANSWERS, "service_name": service_name})["virtual_network"] == network
+
     @pytest.mark.parametrize(("author", "cleaned"), [("   ", ""), (" Ada Lovelace ", "Ada Lovelace"), ("", "")])
     def test_an_author_of_spaces_is_none(self, author, cleaned):
         assert plan.make_plan({**ANSWERS, "author_name": author})["cleaned_answers"]["author_name"] == cleaned

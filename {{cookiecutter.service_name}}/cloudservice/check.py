@@ -51,6 +51,7 @@ LOCAL_CONFIGURATION = "Local"
 DEPLOYMENT_CONFIGURATION = "Cloud"
 DEPLOY_PARAMETERS = "deploy/main.parameters.json"
 DEPLOY_TEMPLATE = "deploy/main.bicep"
+VIRTUAL_NETWORK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}[A-Za-z0-9_]$")
 # A PowerShell script's dot-sourcing of another one beside it.
 DOT_SOURCED = re.compile(
     r"^\s*\.\s+\(Join-Path \$PSScriptRoot '([^']+\.ps1)'\)", re.MULTILINE | re.IGNORECASE
@@ -253,6 +254,13 @@ def network_is_configured(solution: Solution) -> Iterator[Problem]:
                 file,
                 "has no <NetworkConfiguration><VirtualNetworkSite name=...>; Cloud Services"
                 " (extended support) deploys into a virtual network",
+            )
+        elif not VIRTUAL_NETWORK_NAME.match(configuration.virtual_network):
+            yield Problem(
+                file,
+                f'names the virtual network "{configuration.virtual_network}"; Azure\'s names of'
+                " virtual networks have 2-64 letters, digits, '_', '.' and '-', start with a letter"
+                " or digit and end with a letter, digit or '_'",
             )
         for role in solution.service.roles:
             if not configuration.subnets.get(role.name):

@@ -386,6 +386,20 @@ def test_a_misspelt_vm_size_is_named(copy, typo):
     ]
 
 
+@pytest.mark.parametrize("name", ["N" * 65, "-vnet", "my vnet", "v"])
+def test_a_virtual_network_name_azure_refuses_is_named(copy, name):
+    cloud = copy.root / "ServiceConfiguration.Cloud.cscfg"
+    parameters = copy.root / "deploy" / "main.parameters.json"
+    network = re.search(r'<VirtualNetworkSite name="([^"]+)"', cloud.read_text(encoding="utf-8"))[1]
+    edit(cloud, f'<VirtualNetworkSite name="{network}"', f'<VirtualNetworkSite name="{name}"')
+    edit(parameters, f'"value": "{network}"', f'"value": "{name}"')
+    assert lines(copy.root) == [
+        f'ServiceConfiguration.Cloud.cscfg: names the virtual network "{name}"; Azure\'s names'
+        " of virtual networks have 2-64 letters, digits, '_', '.' and '-', start with a letter"
+        " or digit and end with a letter, digit or '_'"
+    ]
+
+
 def test_a_certificate_needs_its_key_vault_secret(copy):
     role = copy.roles[0]
     element = "WebRole" if role.web else "WorkerRole"
