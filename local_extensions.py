@@ -196,7 +196,8 @@ def work_left_for_the_hook(answers: dict) -> bool:
         raise FailedHookException(f"writing the solution's files failed: {error!r}") from error
     if plan["install_packages"]:
         return True
-    hook.last_steps(solution, plan, solution_as_typed(answers["service_name"]))
+    hook.last_steps(solution, plan, solution_as_typed(answers["service_name"]), answers["web_server"],
+                    Path(role_sources()))
     return False
 
 

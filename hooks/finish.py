@@ -464,7 +464,27 @@ def next_steps(solution: Path, plan: dict, typed_path: str, installed: bool) -> 
     return [*steps, *(command_line([python, "-m", "cloudservice", command]) for command in ("run", "test"))]
 
 
-def print_guidance(solution: Path, plan: dict, typed_path: str, installed: bool = False) -> None:
+def files_of_other_answers(solution: Path, plan: dict, web_server: str, sources: Path) -> list[str]:
+    """Files in the planned role folders that the template writes only for another kind or
+    web server: what generating again over a solution, with a role's kind or the web server
+    changed, leaves behind (cookiecutter deletes nothing). An adopted role's folder is the
+    team's own and is not looked at."""
+    left = []
+    for role in plan["roles"]:
+        if role["adopted"]:
+            continue
+        folder = solution / role["name"]
+        others = {path.relative_to(folder) for path in folder.rglob("*") if path.is_file()}
+        others -= set(role_files(sources, role_layers(role, web_server)))
+        if others:  # the team's own files, or an earlier generation's: the layers tell which
+            every_layers_files = {path for layer in sources.iterdir() if layer.is_dir()
+                                  for path in role_files(sources, [layer.name])}
+            left += [f"{role['name']}/{path.as_posix()}" for path in sorted(others & every_layers_files)]
+    return left
+
+
+def print_guidance(solution: Path, plan: dict, typed_path: str, web_server: str, sources: Path,
+                   installed: bool = False) -> None:
     for role in plan["roles"]:
         title = f"{role['name']} ({role['kind']})"
         print(f"\n{title}\n{'-' * len(title)}")
@@ -473,6 +493,10 @@ def print_guidance(solution: Path, plan: dict, typed_path: str, installed: bool 
     if left:
         folders = ", ".join(f"{name}/" for name in left)
         print(f"\nNot roles of these answers, left as they were: {folders} (delete what is no longer wanted).")
+    left = files_of_other_answers(solution, plan, web_server, sources)
+    if left:
+        print(f"\nFiles the template writes for another role kind or web server, left as they were: {', '.join(left)}"
+              " (delete what is no longer wanted).")
     if plan.get("adoption_summary"):
         print(f"\n{plan['adoption_summary']} See {solution / 'MIGRATION.md'}.")
     print(f"\nThe solution is in {solution}; its README.md says how to run, test and deploy it. Next:")
@@ -492,12 +516,13 @@ def finish_files(solution: Path, answers: dict, plan: dict, template_files: list
     write_container_apps_files(solution)
 
 
-def last_steps(solution: Path, plan: dict, typed_path: str) -> None:
+def last_steps(solution: Path, plan: dict, typed_path: str, web_server: str, role_sources: Path) -> None:
     """What a run of cookiecutter ends with, once the files are written: the local secret,
     the install if asked, the guidance, and a failed install's warning last."""
     write_local_secret(solution)
     warning = install_packages(solution, plan) if plan["install_packages"] else None
-    print_guidance(solution, plan, typed_path, installed=plan["install_packages"] and warning is None)
+    print_guidance(solution, plan, typed_path, web_server, role_sources,
+                   installed=plan["install_packages"] and warning is None)
     if warning:
         sys.stdout.flush()  # the warning comes last, also when both go to one pipe
         print(f"\n{warning}", file=sys.stderr)
@@ -509,9 +534,9 @@ def main(answers: dict, plan: dict, template_files: list[str], role_sources: Pat
     step under cruft."""
     solution = Path.cwd()
     if run_by_cookiecutter(answers):
-        last_steps(solution, plan, typed_path)
+        last_steps(solution, plan, typed_path, answers["web_server"], role_sources)
         return 0
     finish_files(solution, answers, plan, template_files, year, role_sources)
     if not is_scratch_copy(solution):  # `cruft create`: no install here
-        print_guidance(solution, plan, typed_path)
+        print_guidance(solution, plan, typed_path, answers["web_server"], role_sources)
     return 0

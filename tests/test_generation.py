@@ -418,6 +418,29 @@ def test_generating_again_with_overwrite(tmp_path, again):
     assert not {"roles", "_roles", ".role-plan.json"} & {path.name for path in solution.iterdir()}
 
 
+@pytest.mark.parametrize(
+    ("first", "then"),
+    [(["roles=Web:flask Jobs:worker"], ["roles=Web:django Jobs:worker"]),
+     (["roles=Web:django"], ["roles=Web:wsgi", "web_server=wfastcgi"])],
+    ids=["kind changed", "kind and web server changed"],
+)
+def test_generating_again_names_the_files_of_the_former_kind(tmp_path, first, then):
+    """Files of the role's former kind (or web server) are left, and named; the team's are not."""
+    output, fresh = tmp_path / "output", tmp_path / "fresh"
+    assert cookiecutter_command(output, *first).returncode == 0
+    before = set(solution_files(output / "MyCloudService"))
+    (output / "MyCloudService" / "Web" / "notes.txt").write_text("The team's notes.\n")
+    completed = cookiecutter_command(output, *then, overwrite=True)
+    assert completed.returncode == 0, completed.stderr
+    assert cookiecutter_command(fresh, *then).returncode == 0
+    left = sorted(before - set(solution_files(fresh / "MyCloudService")))
+    assert left, "the kinds were meant to differ"
+    assert (
+        "Files the template writes for another role kind or web server, left as they were:"
+        f" {', '.join(left)} (delete what is no longer wanted)."
+    ) in completed.stdout
+
+
 FREE_TEXT_WITH_JINJA = ["{{ x }}", "a }}{{ b", "{% raw %}c", "d {% endraw %}", "e {# not a comment #} f",
                         "{%- if 1 %}g{% endif -%}", "\\u00e9 {{ 'é' }}",
                         # Answers that name one not given yet, or none at all.
