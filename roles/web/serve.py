@@ -1,6 +1,6 @@
-"""The container's entry point: waitress, as on the VMs and in ``python -m cloudservice
-run``, serving the WSGI application named on the command line on $HOST:$PORT
-(0.0.0.0:8000 unless they say otherwise)::
+"""The container's entry point: waitress, as in ``python -m cloudservice run``, serving the
+WSGI application named on the command line on $HOST:$PORT (0.0.0.0:8000 unless they say
+otherwise)::
 
     python serve.py module:application
 

@@ -718,7 +718,9 @@ def resources_bicep(plan: Plan) -> str:
             "storage",
             "identity.properties.principalId",
             "queueDataContributorRole",
-            "The apps use the queues, and the workers' scale rules count their messages.",
+            "The apps use the queues, and the workers' scale rules count their messages."
+            if queue_apps
+            else "The apps may use the account's queues.",
             principal_type="ServicePrincipal",
             name_from="identity.id",
         )

@@ -5,8 +5,8 @@
 # The FastCGI application's settings that let requests finish before IIS recycles or stops
 # python.exe: IIS first signals wfastcgi, which finishes the request in hand and exits, and
 # kills the process only signalBeforeTerminateSeconds later. A request may take two minutes,
-# as long as the other web server's web.config allows, instead of FastCGI's default 90
-# seconds, of which at most 30 without output.
+# as under HttpPlatformHandler (requestTimeout in its web.config), instead of FastCGI's
+# default 90 seconds, of which at most 30 without output.
 $FastCgiSettings = [ordered]@{
     signalBeforeTerminateSeconds = '30'
     requestTimeout = '120'
