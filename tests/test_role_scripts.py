@@ -427,7 +427,8 @@ def test_the_asgi_kind_runs_on_uvicorn_behind_httpplatformhandler(bake):
     role = result.project_path / "Api"
     platform = ElementTree.parse(role / "web.config").getroot().find("system.webServer/httpPlatform")
     assert platform.get("arguments") == (
-        "-m uvicorn --host 127.0.0.1 --port %HTTP_PLATFORM_PORT% --no-proxy-headers --no-server-header asgi:app"
+        "-m uvicorn --host 127.0.0.1 --port %HTTP_PLATFORM_PORT% --no-proxy-headers --no-server-header --no-access-log"
+        " asgi:app"
     )
     server = (role / "bin" / "WebServer.ps1").read_text(encoding="ascii")
     assert powershell_errors(server) == []

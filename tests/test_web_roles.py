@@ -161,7 +161,7 @@ class Waitress:
             environ = {**environ, "HTTP_PLATFORM_PORT": str(self.port)}
         elif ROLES[role] in ASGI_KINDS:  # as python -m cloudservice run serves it
             arguments = ["-m", "uvicorn", "--host=127.0.0.1", f"--port={self.port}", "--no-proxy-headers",
-                         WSGI_APPLICATIONS[ROLES[role]]]
+                         "--no-server-header", "--no-access-log", WSGI_APPLICATIONS[ROLES[role]]]
         else:
             arguments = ["-m", "waitress", f"--listen=127.0.0.1:{self.port}",
                          WSGI_APPLICATIONS[ROLES[role]]]

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from forwarded_headers import apply_forwarded_headers
 from security_headers import security_headers
@@ -36,6 +37,17 @@ def believed(scope: dict) -> dict:
     return {**scope, "scheme": environ["wsgi.url_scheme"], "client": client, "headers": headers}
 
 
+def request_target(scope: dict) -> bytes:
+    """The path and query of the request as the client sent them, still percent-encoded:
+    ``scope["path"]`` is decoded, and a redirect to it would lose ``%3F`` or break on
+    ``%E2%82%AC``."""
+    path = scope.get("raw_path")
+    if not path:  # raw_path is optional in ASGI: encode the path again
+        path = quote(scope.get("root_path", "") + scope["path"]).encode("ascii")
+    query = scope.get("query_string", b"")
+    return path + b"?" + query if query else path
+
+
 def with_security_headers(headers: list, https: bool) -> list:
     present = {name.lower() for name, _ in headers}
     return [*headers, *((name.lower().encode(), value.encode())
@@ -57,11 +69,9 @@ class Hardening:
         scope = believed(scope)
         https = scope["scheme"] == "https"
         if self.config["HTTPS_ONLY"] and not https and scope["path"] != HEALTH_PATH:
-            host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
-            query = scope.get("query_string", b"").decode("latin-1")
-            location = f"https://{host}{scope.get('root_path', '')}{scope['path']}"
-            location += f"?{query}" if query else ""
-            headers = [(b"location", location.encode("latin-1")), (b"content-length", b"0")]
+            host = dict(scope["headers"]).get(b"host", b"")
+            location = b"https://" + host + request_target(scope)
+            headers = [(b"location", location), (b"content-length", b"0")]
             await send({"type": "http.response.start", "status": 301,
                         "headers": with_security_headers(headers, https)})
             await send({"type": "http.response.body", "body": b""})

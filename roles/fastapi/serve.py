@@ -38,6 +38,7 @@ def main(arguments: list[str]) -> int:
             # forwarded_headers.py decides what to believe of them (see hardening.py).
             proxy_headers=False,
             server_header=False,
+            access_log=False,  # as on the VMs: a line per request, probes included, is noise
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
         )
     return 0

@@ -38,8 +38,11 @@ def create_app(config: dict | None = None) -> FastAPI:
     app = Site(docs_url=None, redoc_url=None)
     app.state.config = {"HTTPS_ONLY": False, **(environment_config() if config is None else config)}
     app.add_exception_handler(HTTPException, plain_error)
-    app.get("/", response_class=HTMLResponse)(home)
-    app.get(HEALTH_PATH)(health)
+    # HEAD as well as GET, as the WSGI kinds answer it: uptime monitors probe with HEAD.
+    # Pages and probe, not API: /openapi.json leaves them out.
+    pages = {"methods": ["GET", "HEAD"], "include_in_schema": False}
+    app.api_route("/", response_class=HTMLResponse, **pages)(home)
+    app.api_route(HEALTH_PATH, **pages)(health)
     app.mount("/static", StaticFiles(directory=STATIC_ROOT), name="static")
     return app
 

@@ -92,7 +92,11 @@ class Launch:
                 "uvicorn",
                 f"--host={HOST}",
                 f"--port={self.port}",
+                # As on the VMs (web.config): forwarded_headers.py decides what to believe
+                # of the X-Forwarded-* headers, and no Server header or access log.
                 "--no-proxy-headers",
+                "--no-server-header",
+                "--no-access-log",
                 self.application,
             ]
         if self.application is not None:

@@ -6,6 +6,7 @@ import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
 
+from hardening import request_target
 from webapp import create_app, environment_config
 
 
@@ -52,6 +53,21 @@ def test_https_only_redirects_everything_but_health():
     assert response.headers["Location"] == "https://testserver/?page=2"
     assert client.get("/health").status_code == 200
     assert TestClient(app, base_url="https://testserver").get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "target", ["/%E2%82%AC", "/a%20b", "/%3F?x=1", "/a%0D%0Ab", "/caf%C3%A9/?q=%26"]
+)
+def test_https_only_redirects_to_the_path_as_it_was_sent(target):
+    app = create_app({"SECRET_KEY": secrets.token_urlsafe(32), "HTTPS_ONLY": True})
+    response = TestClient(app, follow_redirects=False).get(target)
+    assert response.status_code == 301
+    assert response.headers["Location"] == f"https://testserver{target}"
+
+
+def test_a_server_that_gives_no_raw_path_gets_the_path_encoded_again():
+    scope = {"path": "/caf\u00e9 ?", "root_path": "/site", "query_string": b"q=%26"}
+    assert request_target(scope) == b"/site/caf%C3%A9%20%3F?q=%26"
 
 
 @pytest.fixture

@@ -70,14 +70,14 @@ def test_a_flag_that_is_neither_true_nor_false_is_refused(monkeypatch):
 
 
 def test_a_placeholder_inside_a_value_is_found_too(monkeypatch):
-    monkeypatch.setenv("CSRF_TRUSTED_ORIGINS", "https://REPLACE-WITH-YOUR-DNS-LABEL.cloudapp.azure.com")
-    with pytest.raises(SettingError, match="CSRF_TRUSTED_ORIGINS still holds its placeholder"):
-        listed("CSRF_TRUSTED_ORIGINS")
+    monkeypatch.setenv("TRUSTED_ORIGINS", "https://REPLACE-WITH-YOUR-DNS-LABEL.cloudapp.azure.com")
+    with pytest.raises(SettingError, match="TRUSTED_ORIGINS still holds its placeholder"):
+        listed("TRUSTED_ORIGINS")
 
 
 def test_lists_are_comma_separated(monkeypatch):
-    monkeypatch.setenv("ALLOWED_HOSTS", " www.example.com, ,example.com ")
-    assert listed("ALLOWED_HOSTS") == ["www.example.com", "example.com"]
+    monkeypatch.setenv("SITE_NAMES", " www.example.com, ,example.com ")
+    assert listed("SITE_NAMES") == ["www.example.com", "example.com"]
 
 
 @pytest.fixture

@@ -123,7 +123,7 @@ def test_every_instance_gets_a_process(runnable_copy):
             web_config = runnable_copy.web_config(launch.instance.role)
             if web_config.asgi:
                 server = ["uvicorn", "--host=127.0.0.1", f"--port={launch.port}"]
-                server.append("--no-proxy-headers")
+                server += ["--no-proxy-headers", "--no-server-header", "--no-access-log"]
                 assert arguments == [sys.executable, "-m", *server, web_config.wsgi_application]
             else:
                 server = ["-c", WAITRESS, f"--listen=127.0.0.1:{launch.port}"]
