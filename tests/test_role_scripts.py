@@ -13,7 +13,7 @@ from pathlib import Path, PureWindowsPath
 from xml.etree import ElementTree
 
 import pytest
-from helpers import CSDEF_NS, KIND_TABLE, powershell_commands, powershell_errors
+from helpers import CSDEF_NS, KIND_TABLE, WEB_KINDS, powershell_commands, powershell_errors
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 PYTHON_BUILDS = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))["_python_builds"]
@@ -417,6 +417,17 @@ def test_every_way_out_of_the_scripts_sends_their_log(solution, role):
             if re.match(r"\s*exit\b", line):
                 assert "Send-Trace" in launcher[number - 1] or "Write-Event" in launcher[number - 1], line
         assert "Read-LogTail -Path $ErrorLog -From $errorsBefore" in "\n".join(launcher)
+
+
+@pytest.mark.parametrize("kind", WEB_KINDS)
+def test_the_role_readme_gives_the_command_line_of_web_config(bake, kind):
+    """What the README says HttpPlatformHandler starts is what web.config starts, flags included
+    (the flags that leave X-Forwarded-* to forwarded_headers.py among them)."""
+    result = bake(roles=f"Site:{kind}", install_packages=False)
+    assert result.exit_code == 0, result.exception
+    role = result.project_path / "Site"
+    platform = ElementTree.parse(role / "web.config").getroot().find("system.webServer/httpPlatform")
+    assert f"`python {platform.get('arguments')}`" in (role / "README.md").read_text(encoding="utf-8")
 
 
 def test_the_asgi_kind_runs_on_uvicorn_behind_httpplatformhandler(bake):
