@@ -110,7 +110,7 @@ WEB_SETTINGS = (
         "SECRET_KEY",
         cloud="REPLACE-WITH-A-LONG-RANDOM-SECRET",
         local="",
-        meaning="signs sessions and cookies; locally a per-solution key from .local-secret-key",
+        meaning="the secret that signs sessions, cookies or tokens; locally a per-solution key from .local-secret-key",
     ),
     # The endpoints are plain http until a certificate is added: the site must work
     # over http as generated, and turn strict once https is there.
@@ -190,6 +190,8 @@ class Kind:
     application: str | None = None
     settings: tuple[Setting, ...] = ()  # after the common and the web ones
     asgi: bool = False
+    # debugpy's switch that lets breakpoints stop in the kind's templates (.vscode/launch.json).
+    template_debugging: str | None = None
 
     @property
     def web(self) -> bool:
@@ -199,8 +201,9 @@ class Kind:
 KINDS = {
     kind.name: kind
     for kind in (
-        Kind("django", "DjangoWebRole", "a Django site", "website.wsgi:application", DJANGO_SETTINGS),
-        Kind("flask", "FlaskWebRole", "a Flask app", "wsgi:app"),
+        Kind("django", "DjangoWebRole", "a Django site", "website.wsgi:application", DJANGO_SETTINGS,
+             template_debugging="django"),
+        Kind("flask", "FlaskWebRole", "a Flask app", "wsgi:app", template_debugging="jinja"),
         Kind("bottle", "BottleWebRole", "a Bottle app", "wsgi:app"),
         Kind("wsgi", "WebRole", "a WSGI app with no framework", "wsgi:application"),
         Kind("fastapi", "FastApiWebRole", "a FastAPI app (ASGI)", "asgi:app", asgi=True),
@@ -258,6 +261,7 @@ class Role:
     wsgi_application: str | None = None
     asgi: bool = False
     app_server: str | None = None  # what serves the application: waitress or uvicorn
+    template_debugging: str | None = None  # the kind's (Kind.template_debugging)
     queue_name: str | None = None
     settings: list[Setting] = field(default_factory=list)
     # What an adopted role brings from its old .csdef and .cscfg files; a new role has none
@@ -384,6 +388,7 @@ def plan_roles(answer: str) -> list[Role]:
         if role.web:
             role.wsgi_application = KINDS[kind].application
             role.asgi = KINDS[kind].asgi
+            role.template_debugging = KINDS[kind].template_debugging
             role.app_server = "uvicorn" if role.asgi else "waitress"
             if not any(r.web for r in roles):
                 role.port = FIRST_WEB_PORT

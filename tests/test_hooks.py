@@ -6,6 +6,7 @@ import ast
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -718,6 +719,26 @@ class TestKindsTable:
             asking += [f"{path.relative_to(TEMPLATE)}: {line.strip()}" for line in text.splitlines()
                        if "cookiecutter.web_server" in line.replace('cookiecutter.web_server ~ "/', "")]
         assert asking == []
+
+    def test_no_shared_file_asks_which_kind_a_role_is(self):
+        """What differs by kind is in the kind's folder or in the kinds table, not in a test of
+        ``role.kind`` elsewhere (naming the kind, as a title does, is fine)."""
+        sources = [path for path in (TEMPLATE / "{{cookiecutter.service_name}}").rglob("*") if path.is_file()]
+        sources += [path for path in plan.ROLE_SOURCES.rglob("*") if path.is_file()]
+        asking = re.compile(r"role\.kind\s*(==|!=|\bin\b|\bnot in\b)|role\[.kind.\]\s*(==|!=)")
+        found = [f"{path.relative_to(TEMPLATE)}: {line.strip()}" for path in sources
+                 for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if asking.search(line)]
+        assert found == []
+
+    def test_the_debugger_stops_in_the_templates_of_the_kinds_that_have_them(self, bake):
+        result = bake(roles=" ".join(plan.KINDS), install_packages=False)
+        assert result.exit_code == 0, result.exception
+        launch = result.project_path / ".vscode" / "launch.json"
+        configurations = json.loads(launch.read_text(encoding="utf-8"))["configurations"]
+        switches = {"django", "jinja"}
+        assert {configuration["name"]: switches & set(configuration) for configuration in configurations} == {
+            kind.default_role_name: {kind.template_debugging} if kind.template_debugging else set()
+            for kind in plan.KINDS.values()}
 
     @pytest.mark.parametrize("kind", list(plan.KINDS.values()), ids=lambda kind: kind.name)
     def test_every_kind_is_a_folder_of_role_sources(self, kind):

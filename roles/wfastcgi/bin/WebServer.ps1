@@ -4,9 +4,9 @@
 
 # The FastCGI application's settings that let requests finish before IIS recycles or stops
 # python.exe: IIS first signals wfastcgi, which finishes the request in hand and exits, and
-# kills the process only signalBeforeTerminateSeconds later. A request may take two minutes,
-# as under HttpPlatformHandler (requestTimeout in its web.config), instead of FastCGI's
-# default 90 seconds, of which at most 30 without output.
+# kills the process only signalBeforeTerminateSeconds later. A request may take two minutes
+# (with or without output), instead of FastCGI's default 90 seconds, of which at most 30
+# without output.
 $FastCgiSettings = [ordered]@{
     signalBeforeTerminateSeconds = '30'
     requestTimeout = '120'
