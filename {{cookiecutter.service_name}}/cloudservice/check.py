@@ -16,7 +16,7 @@ that yields the problems it finds, one line each, ``<file>: <problem>``:
 - each role's folder holds the files its start-up task and entry point run, and each site
   (and virtual application) has a folder to be packaged from;
 - each web role's web.config names a handler that its start-up script installs and a
-  WSGI application (``module:attribute``) that exists in the role.
+  WSGI or ASGI application (``module:attribute``) that exists in the role.
 """
 
 from __future__ import annotations
@@ -583,8 +583,9 @@ def top_level_names(tree: ast.Module) -> set[str] | None:
     return names
 
 
-def wsgi_application_problem(folder: Path, application: str) -> str | None:
-    """What is wrong with a ``module:attribute`` WSGI application in a role folder."""
+def application_problem(folder: Path, application: str, kind: str = "WSGI") -> str | None:
+    """What is wrong with a ``module:attribute`` application (WSGI or ASGI) in a role folder."""
+    named = f"names the {kind} application {application}"
     module, _, attribute = application.partition(":")
     candidates = [
         folder.joinpath(*module.split(".")).with_suffix(".py"),
@@ -592,14 +593,14 @@ def wsgi_application_problem(folder: Path, application: str) -> str | None:
     ]
     source = next((path for path in candidates if path.is_file()), None)
     if source is None:
-        return f"names the WSGI application {application}, but the role has no module {module}"
+        return f"{named}, but the role has no module {module}"
     try:
         tree = ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
     except SyntaxError as error:
-        return f"names the WSGI application {application}, but {module} does not parse ({error})"
+        return f"{named}, but {module} does not parse ({error})"
     names = top_level_names(tree)
     if names is not None and attribute not in names:
-        return f"names the WSGI application {application}, but {module} defines no {attribute}"
+        return f"{named}, but {module} defines no {attribute}"
     return None
 
 
@@ -624,8 +625,10 @@ def web_config_matches(solution: Solution) -> Iterator[Problem]:
                 f"IIS runs the site with {SERVER_NAMES[web_config.server]}, but no startup task"
                 f" script of the role installs {' or '.join(missing)}",
             )
-        problem = wsgi_application_problem(
-            solution.service.folder(role), web_config.wsgi_application
+        problem = application_problem(
+            solution.service.folder(role),
+            web_config.wsgi_application,
+            "ASGI" if web_config.asgi else "WSGI",
         )
         if problem:
             yield Problem(file, problem)

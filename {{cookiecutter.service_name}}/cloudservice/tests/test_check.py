@@ -114,14 +114,17 @@ def test_top_level_names_follow_blocks_and_skip_functions():
     assert check.top_level_names(ast.parse("from x import *")) is None
 
 
-def test_wsgi_application_problems(tmp_path):
+def test_application_problems(tmp_path):
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "wsgi.py").write_text("application = object()\n", encoding="utf-8")
     (tmp_path / "broken.py").write_text("def (:\n", encoding="utf-8")
-    assert check.wsgi_application_problem(tmp_path, "pkg.wsgi:application") is None
-    assert "defines no app" in check.wsgi_application_problem(tmp_path, "pkg.wsgi:app")
-    assert "has no module nothere" in check.wsgi_application_problem(tmp_path, "nothere:app")
-    assert "does not parse" in check.wsgi_application_problem(tmp_path, "broken:app")
+    assert check.application_problem(tmp_path, "pkg.wsgi:application") is None
+    assert "defines no app" in check.application_problem(tmp_path, "pkg.wsgi:app")
+    assert "has no module nothere" in check.application_problem(tmp_path, "nothere:app")
+    assert "does not parse" in check.application_problem(tmp_path, "broken:app")
+    assert check.application_problem(tmp_path, "nothere:app", "ASGI") == (
+        "names the ASGI application nothere:app, but the role has no module nothere"
+    )
 
 
 # A service as the Visual Studio Python tools made them for classic Cloud Services: no
