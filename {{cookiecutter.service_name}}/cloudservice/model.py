@@ -526,6 +526,13 @@ class Service:
         known = ", ".join(role.name for role in self.roles)
         raise ModelError(self.definition.path, f"has no role '{name}'; its roles are {known}")
 
+    def roles_named(self, names: list[str] | None) -> list[RoleDefinition]:
+        """The roles of those names (each once, in the order given), or all for no names:
+        what the commands' repeatable ``--role`` picks."""
+        if not names:
+            return list(self.roles)
+        return list({role.name: role for role in map(self.role, names)}.values())
+
     def folder(self, role: RoleDefinition) -> Path:
         return self.root / role.name
 

@@ -450,10 +450,6 @@ def prepare_python(
     unpack_python(downloads[url], url, home, pin.build)
 
 
-def roles_to_prepare(service: Service, name: str | None) -> list[RoleDefinition]:
-    return [service.role(name)] if name else list(service.roles)
-
-
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "prepare",
@@ -463,7 +459,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         " (PYTHON_BUILD and PYTHON_PACKAGE_URL in ServiceDefinition.csdef) into"
         " <Role>/bin/python. Safe to run again: it fetches only what changed.",
     )
-    parser.add_argument("--role", metavar="NAME", help="prepare this role only")
+    parser.add_argument(
+        "--role",
+        dest="roles",
+        action="append",
+        metavar="NAME",
+        help="prepare this role only (again for more roles)",
+    )
     parser.add_argument(
         "--no-python", action="store_true", help="only the wheels; leave bin/python alone"
     )
@@ -490,7 +492,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     service = Service.load()
-    roles = roles_to_prepare(service, args.role)
+    roles = service.roles_named(args.roles)
     pins = {role.name: service.python_pin(role) for role in roles}
     downloads: dict[str, Path] = {}
     try:

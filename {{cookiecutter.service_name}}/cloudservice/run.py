@@ -246,7 +246,7 @@ def stop_on_signals() -> None:
 
 
 def main(
-    role: str | None = None,
+    roles: list[str] | None = None,
     instances: int | None = None,
     in_process: bool = False,
     containers: bool = False,
@@ -255,7 +255,7 @@ def main(
     stop_on_signals()
     service = Service.load()
     configuration = service.configuration(CONFIGURATION)
-    selected = [service.role(role)] if role else list(service.roles)
+    selected = service.roles_named(roles)
     try:
         launches = plan(service, configuration, selected, instances)
         with ExitStack() as stack:
@@ -294,7 +294,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Run every role (or one) with the environment Azure would give it, from"
         " ServiceDefinition.csdef and ServiceConfiguration.Local.cscfg. Ctrl+C stops them.",
     )
-    parser.add_argument("--role", metavar="NAME", help="run this role only")
+    parser.add_argument(
+        "--role",
+        dest="roles",
+        action="append",
+        metavar="NAME",
+        help="run this role only (again for more roles)",
+    )
     parser.add_argument(
         "--instances",
         type=positive,
@@ -323,12 +329,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def from_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    if args.in_process and (args.role is None or (args.instances or 1) > 1):
+    if args.in_process and (len(args.roles or []) != 1 or (args.instances or 1) > 1):
         parser.error(
-            "--in-process runs one instance of one role: give --role NAME (and no --instances)"
+            "--in-process runs one instance of one role: give one --role NAME (and no --instances)"
         )
     if args.containers and args.in_process:
         parser.error("--in-process runs the role in this process, not in a container: choose one")
     if args.base_image and not args.containers:
         parser.error("--base-image is for the images of --containers: give --containers too")
-    return main(args.role, args.instances, args.in_process, args.containers, args.base_image)
+    return main(args.roles, args.instances, args.in_process, args.containers, args.base_image)

@@ -16,9 +16,9 @@ TOOL = "cloudservice"
 OUTCOMES = {0: "passed", 1: "FAILED", 2: "interrupted", 5: "NO TESTS"}
 
 
-def main(role: str | None = None, pytest_args: list[str] | None = None) -> int:
+def main(roles: list[str] | None = None, pytest_args: list[str] | None = None) -> int:
     service = Service.load()
-    targets = [service.role(role).name] if role else [r.name for r in service.roles] + [TOOL]
+    targets = [role.name for role in service.roles_named(roles)] + ([] if roles else [TOOL])
     results = {}
     try:
         for target in targets:
@@ -41,9 +41,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Run each role's tests, then this tool's, each in its own pytest process"
         " (roles of one kind share module names), and sum up.",
     )
-    parser.add_argument("--role", metavar="NAME", help="test this role only")
+    parser.add_argument(
+        "--role",
+        dest="roles",
+        action="append",
+        metavar="NAME",
+        help="test this role only (again for more roles)",
+    )
     parser.add_argument(
         "pytest_args", nargs="*", metavar="PYTEST_ARG", help="passed to pytest (after --)"
     )
-    parser.set_defaults(func=lambda args: main(args.role, args.pytest_args))
+    parser.set_defaults(func=lambda args: main(args.roles, args.pytest_args))
     return parser

@@ -155,6 +155,13 @@ def test_a_web_role_that_cannot_start_fails_its_process(runnable_copy):
         assert "no_such_module_of_the_role" in completed.stdout + completed.stderr
 
 
+def test_roles_named_are_those_given_once_each_or_all(service_copy):
+    names = [role.name for role in service_copy.roles]
+    assert service_copy.roles_named(None) == list(service_copy.roles)
+    picked = service_copy.roles_named([names[-1], names[0].upper(), names[-1]])
+    assert [role.name for role in picked] == list(dict.fromkeys([names[-1], names[0]]))
+
+
 def test_a_role_run_alone_keeps_its_port(runnable_copy):
     configuration = runnable_copy.configuration("Local")
     everything = plan(runnable_copy, configuration, list(runnable_copy.roles))
@@ -221,6 +228,7 @@ def test_command_line_errors_are_plain(tmp_path):
     unknown = tool("run", "--role", "NoSuchRole")
     assert unknown.returncode == 1
     assert "has no role 'NoSuchRole'; its roles are" in unknown.stderr
-    alone = tool("run", "--in-process")
-    assert alone.returncode == 2
-    assert "--in-process runs one instance of one role" in alone.stderr
+    for roles in ([], ["--role", "A", "--role", "B"]):
+        alone = tool("run", "--in-process", *roles)
+        assert alone.returncode == 2
+        assert "--in-process runs one instance of one role" in alone.stderr
