@@ -537,12 +537,19 @@ def expected_cspack(service: str, roles: list[tuple[str, str]]) -> str:
 def test_package_dry_run_prints_the_cspack_command(cookies, monkeypatch, answers):
     monkeypatch.setenv("CSPACK", "cspack.exe")  # as if it were on the PATH, whatever the OS
     solution = bake_solution(cookies, **answers)
-    completed = tool(solution, "package", "--dry-run")
-    assert completed.returncode == 0, completed.stderr
     roles = roles_of(answers["roles"])
     assert [name for _, name in csdef_roles(solution)] == [name for name, _ in roles]
-    assert completed.stdout == expected_cspack(solution.name, roles) + "\n"
-    # Nothing is prepared yet: the warnings say so, role by role.
+    # Nothing is prepared yet: refused, as package would refuse, with the command all the same.
+    refused = tool(solution, "package", "--dry-run")
+    assert refused.returncode == 1
+    assert refused.stdout == expected_cspack(solution.name, roles) + "\n"
+    assert refused.stderr.splitlines() == [
+        *(f"{name} has no wheelhouse" for name, _ in roles),
+        "cloudservice package: run python -m cloudservice prepare first (or give --allow-unprepared)",
+    ]
+    completed = tool(solution, "package", "--dry-run", "--allow-unprepared")
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout == refused.stdout
     for name, _ in roles:
         assert f"warning: {name} has no wheelhouse" in completed.stderr
 
@@ -581,7 +588,7 @@ def test_package_dry_run_gives_cspack_every_site_and_virtual_application(broken,
         "        <Environment>\n"
         '          <Variable name="PYTHON_BUILD"',
     )
-    completed = tool(broken, "package", "--dry-run")
+    completed = tool(broken, "package", "--dry-run", "--allow-unprepared")
     assert completed.returncode == 0, completed.stderr
     sites = [word for word in completed.stdout.split() if word.startswith("/sites:")]
     assert sites == [

@@ -11,7 +11,8 @@ deploy/RoleProperties.txt (the .NET Framework version a role is marked with, as
 Visual Studio's build marks it; no .NET code runs in these roles). A site's folder is its
 physicalDirectory (relative to the .csdef); the one site without one is served from the
 role folder. ``--dry-run`` prints that command line on any operating system, once
-``check`` finds nothing wrong, as ``package`` needs.
+``check`` finds nothing wrong, as ``package`` needs, and exits as ``package`` would, but for
+running cspack.
 
 A package of a role that ``prepare`` has not (or no longer) matched to its
 requirements.txt and Python would download them on every instance start, or fail to:
@@ -197,12 +198,10 @@ def run(args: argparse.Namespace) -> int:
     cspack = find_cspack()
     command = [str(cspack or CSPACK), *cspack_arguments(service, output)]
     reasons = [reason for role in service.roles if (reason := unprepared(service, role))]
+    refused = bool(reasons) and not args.allow_unprepared
     if args.dry_run:
-        for reason in reasons:
-            print(f"warning: {reason}", file=sys.stderr)
         print(subprocess.list2cmdline(command))
-        return 0
-    if reasons and not args.allow_unprepared:
+    if refused:
         print("\n".join(reasons), file=sys.stderr)
         print(
             "cloudservice package: run python -m cloudservice prepare first"
@@ -210,6 +209,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.dry_run:
+        for reason in reasons:
+            print(f"warning: {reason}", file=sys.stderr)
+        return 0
     if os.name != "nt" or cspack is None or not cspack.is_file():
         if os.name != "nt":
             missing = "this is not Windows"
