@@ -128,7 +128,8 @@ def role_fingerprint(solution: Path, role: str) -> str:
 
 @pytest.fixture(scope="session")
 def run_role_tests(role_python, venv_cache):
-    """Run one role's own tests the way the solution's README says, in that role's environment.
+    """Run one role's own tests the way the solution's README says, in an environment of that
+    role's requirements and the solution's tools (requirements-dev.txt).
 
     The same role, but for its names, comes out of many of the suite's bakes (every
     combination has a worker or a Flask role): its tests run once per fingerprint in a
@@ -140,7 +141,7 @@ def run_role_tests(role_python, venv_cache):
         record = passed_runs / role_fingerprint(solution, role)
         if record.exists():
             return subprocess.CompletedProcess(record.name, 0, record.read_text(encoding="utf-8"), "")
-        python = role_python(solution / role / "requirements.txt")
+        python = role_python(solution / role / "requirements.txt", solution / "requirements-dev.txt")
         completed = subprocess.run(
             [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", role],
             cwd=solution, capture_output=True, text=True, check=False, timeout=600,
