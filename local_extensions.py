@@ -146,7 +146,7 @@ def check_answer(answers: dict, field_name: str) -> str:
         if field_name == "adopt_from":
             stored_record(answers["adopt_from"]) or adoption(answers["adopt_from"])
         else:
-            plan.check_answer(field_name, answers[field_name])
+            plan.check_answer(field_name, answers)
     except plan.AnswerError as error:
         message = f"ERROR: {error}"
         rerun = rerun_command(answers, field_name)

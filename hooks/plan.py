@@ -451,9 +451,11 @@ def check_vm_size(value: str) -> str:
     return size
 
 
-def check_answer(field_name: str, value: object) -> None:
-    """Check one free-text answer on its own, as soon as it is given (local_extensions.py
-    runs this after each question; cookiecutter checks the choices and yes/no answers)."""
+def check_answer(field_name: str, answers: dict) -> None:
+    """Check one answer as soon as it is given, on its own or with those before it
+    (local_extensions.py runs this after each question; cookiecutter checks that a choice
+    is one of its values)."""
+    value = answers[field_name]
     if field_name == "service_name":
         check_service_name(str(value))
     elif field_name in ("description", "author_name"):
@@ -466,6 +468,8 @@ def check_answer(field_name: str, value: object) -> None:
         parse_instance_count(value)
     elif field_name == "os_family":
         check_choice("os_family", str(value).strip(), OS_FAMILIES)
+    elif field_name == "web_server":
+        check_web_server_serves(plan_roles(str(answers["roles"])), str(value))
     else:
         raise KeyError(f"no check for the answer {field_name}")
 

@@ -495,6 +495,17 @@ def test_interactive_answer_is_refused_as_soon_as_it_is_given(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_web_server_that_cannot_serve_a_role_is_refused_as_soon_as_it_is_chosen(tmp_path):
+    """An ASGI role and wfastcgi: refused after the web server's question (the 7th), not the last."""
+    completed = interactive(tmp_path, ["", "", "", "", "Api:fastapi", "", "2"], str(TEMPLATE))
+    assert completed.returncode == 1
+    assert "[7/11]" in completed.stdout and "[8/11]" not in completed.stdout
+    error, intro, _ = completed.stderr.splitlines()
+    assert error.startswith("ERROR: roles: 'Api' is a fastapi role, an ASGI application, which wfastcgi")
+    assert intro == "To answer again, with your other answers as the defaults:"
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_refused_interactive_run_says_how_to_answer_again(tmp_path):
     """The printed command asks again with every answer given so far as the default."""
     author = "Ada \"the\" O'Brien"
