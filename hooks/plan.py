@@ -468,8 +468,13 @@ def check_answer(field_name: str, answers: dict) -> None:
         parse_instance_count(value)
     elif field_name == "os_family":
         check_choice("os_family", str(value).strip(), OS_FAMILIES)
+    elif field_name == "python_version":
+        check_choice("python_version", str(value), tuple(answers["_python_builds"]))
     elif field_name == "web_server":
+        check_choice("web_server", str(value), WEB_SERVERS)
         check_web_server_serves(plan_roles(str(answers["roles"])), str(value))
+    elif field_name == "install_packages":
+        parse_flag("install_packages", value)
     else:
         raise KeyError(f"no check for the answer {field_name}")
 

@@ -140,11 +140,19 @@ class TestRolePlan:
         assert [r["name"] for r in made["roles"]] == ["FlaskWebRole", "WorkerRole"]
 
     def test_every_python_version_has_an_exact_build(self):
-        choices = json.loads((TEMPLATE / "cookiecutter.json").read_text())["python_version"]
-        builds = ANSWERS["_python_builds"]
-        assert set(choices) == set(builds)
+        config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+        builds = config["_python_builds"]
+        assert config["python_version"] in builds
         for version, build in builds.items():
             assert build.startswith(version + ".") and build.count(".") == 2
+        versions = list(builds)
+        assert config["__prompts__"]["python_version"].endswith(
+            f"({', '.join(versions[:-1])} or {versions[-1]})")
+
+    def test_the_web_server_question_names_each_web_server(self):
+        prompt = json.loads((TEMPLATE / "cookiecutter.json").read_text())["__prompts__"]["web_server"]
+        named = [word for word in re.findall(r"\b[a-z]+\b", prompt) if word in plan.WEB_SERVERS]
+        assert named == list(plan.WEB_SERVERS)
 
 
 class TestOtherAnswers:
@@ -233,13 +241,16 @@ class TestEarlyCheck:
         answers = [key for key in keys if not key.startswith("__")]
         assert keys.index("__answers_checked") > max(keys.index(key) for key in answers)
 
-    def test_each_free_text_answer_is_checked_right_after_its_question(self):
-        """Cookiecutter renders private entries in order, between the questions."""
+    def test_each_answer_is_checked_right_after_its_question(self):
+        """Cookiecutter renders private entries in order, between the questions. Every question
+        is free text: cookiecutter's own refusal of a choice or yes/no answer given on its
+        command line would be a traceback."""
         config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
         keys = list(config)
         free_text = [key for key, value in config.items() if not key.startswith("_") and isinstance(value, str)]
-        assert free_text == ["adopt_from", "service_name", "description", "author_name", "roles", "vm_size",
-                             "instance_count", "os_family"]
+        assert free_text == [key for key in keys if not key.startswith("_")]
+        assert free_text == ["adopt_from", "service_name", "description", "author_name", "roles", "python_version",
+                             "web_server", "vm_size", "instance_count", "os_family", "install_packages"]
         for key in free_text:
             check = f"__{key}_checked"
             assert keys.index(check) == keys.index(key) + 1
