@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -150,7 +151,7 @@ def test_the_lint_gates_pass_with_the_teams_code_left_out(baked):
                           cwd=baked.solution, capture_output=True, text=True, check=False)
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     workflow = (baked.solution / ".github" / "workflows" / "tests.yml").read_text()
-    bandit = next(line.strip() for line in workflow.splitlines() if "python -m bandit" in line).split()
+    bandit = shlex.split(next(line.strip() for line in workflow.splitlines() if "python -m bandit" in line))
     assert bandit[:3] == ["python", "-m", "bandit"]
     completed = subprocess.run([sys.executable, *bandit[1:]], cwd=baked.solution, capture_output=True, text=True,
                                check=False)
