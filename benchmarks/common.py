@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import statistics
@@ -99,6 +98,12 @@ def load_hook(template: Path, name: str):
 
 
 def default_answers(template: Path) -> dict:
-    """cookiecutter.json's answers as --no-input takes them (a list's first item)."""
-    answers = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
-    return {key: value[0] if isinstance(value, list) else value for key, value in answers.items()}
+    """The answers ``cookiecutter --no-input`` takes: cookiecutter.json as cookiecutter itself
+    renders it (its defaults are templates, an adopted service's or the template's own)."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    if str(template) not in sys.path:
+        sys.path.insert(0, str(template))  # for its local_extensions
+    context = generate_context(context_file=str(template / "cookiecutter.json"))
+    return dict(prompt_for_config(context, no_input=True))
