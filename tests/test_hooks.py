@@ -662,6 +662,20 @@ def test_the_templates_own_code_passes_ruff():
     assert completed.returncode == 0, completed.stdout
 
 
+def test_the_benchmarks_plan_the_default_solution_as_a_bake_does(bake, monkeypatch):
+    """benchmarks/install.py plans the default solution from these answers; a bake is the judge."""
+    monkeypatch.syspath_prepend(str(TEMPLATE / "benchmarks"))
+    from common import default_answers
+
+    answers = default_answers(TEMPLATE)
+    result = bake(install_packages=False)
+    assert result.exit_code == 0, result.exception
+    assert result.project_path.name == answers["service_name"]
+    planned = [(role["name"], role["kind"]) for role in plan.make_plan(answers)["roles"]]
+    definition = (result.project_path / "ServiceDefinition.csdef").read_text(encoding="utf-8")
+    assert planned and all(f'name="{name}"' in definition for name, _ in planned)
+
+
 def test_the_questions_table_shows_every_default():
     """The template README's table of questions: one row per question, with its default."""
     config = json.loads((TEMPLATE / "cookiecutter.json").read_text())
