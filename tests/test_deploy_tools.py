@@ -617,6 +617,7 @@ def test_package_says_what_it_needs_without_cspack(cookies, monkeypatch, tmp_pat
     unprepared = tool(solution, "package", "--allow-unprepared")
     assert unprepared.returncode == 1
     assert "packaging needs cspack.exe, from the Azure Cloud Services build tools" in unprepared.stderr
+    assert f"CSPACK names {tmp_path / 'cspack.exe'}, which is not there." in unprepared.stderr
     assert not (solution / f"{solution.name}.cspkg").exists()
 
 

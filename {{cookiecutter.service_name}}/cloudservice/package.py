@@ -213,16 +213,18 @@ def run(args: argparse.Namespace) -> int:
         for reason in reasons:
             print(f"warning: {reason}", file=sys.stderr)
         return 0
-    if os.name != "nt" or cspack is None or not cspack.is_file():
-        if os.name != "nt":
-            missing = "this is not Windows"
-        elif cspack is None:
-            missing = "it is not installed here"
-        else:
-            missing = f"{CSPACK_VARIABLE} names {cspack}, which is not there"
+    missing = []
+    if os.name != "nt":
+        missing.append("this is not Windows")
+    if os.environ.get(CSPACK_VARIABLE) and not cspack.is_file():
+        missing.append(f"{CSPACK_VARIABLE} names {cspack}, which is not there")
+    elif cspack is None and os.name == "nt":
+        missing.append("it is not installed here")
+    if missing:
         print(
-            f"cloudservice package: packaging needs {BUILD_TOOLS_HELP}, and {missing}. Set"
-            f" {CSPACK_VARIABLE} to its path if it is elsewhere; --dry-run shows the command.",
+            f"cloudservice package: packaging needs {BUILD_TOOLS_HELP},"
+            f" and {' and '.join(missing)}. Set {CSPACK_VARIABLE} to its path if it is"
+            " elsewhere; --dry-run shows the command.",
             file=sys.stderr,
         )
         return 1
