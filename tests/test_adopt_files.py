@@ -62,7 +62,7 @@ def solution(tmp_path_factory) -> Path:
         shutil.copyfile(SOLUTION_TEMPLATE / name, folder / name)
     answers = {**new_service_answers(TEMPLATE), "service_name": "Contoso"}
     context = {"cookiecutter": answers, "roles": [asdict(role) for role in adopted_plan()], "instance_count": 2,
-               "python_build": "3.12.10", "year": "2026", "virtual_network": "Contoso-vnet"}
+               "python_build": "3.12.10", "year": "2026", "virtual_network": "Contoso-vnet", "team_code": []}
     post.render_solution(folder, context, SERVICE_FILES, plan.ROLE_SOURCES)
     return folder
 
