@@ -952,12 +952,26 @@ def before_shell_operators(text: str) -> str:
 # --- the definition and configurations -----------------------------------------------------------
 
 
+# An ARM size in any case, with the retired _Promo suffix or not: its parts as in plan.VM_SIZE.
+ARM_SIZE_PARTS = re.compile(r"standard_([a-z]+?)([0-9]+)(-[0-9]+)?([a-z]*)(_[0-9]+)?"
+                            r"(_cc|_(?!v[0-9]+(_promo)?$)[a-z][a-z0-9]*)?(_v[0-9]+)?(_promo)?", re.IGNORECASE)
+
+
 def map_vm_size(classic: str | None) -> str:
+    """The ARM size for a role's old vmsize: a classic size's successor, or the ARM size as
+    Azure spells it (old .csdef files may spell it in any case, or with _Promo)."""
     classic = classic or CLASSIC_DEFAULT_VM_SIZE
     if classic.lower() in VM_SIZES:
         return VM_SIZES[classic.lower()]
-    if classic.lower().startswith("standard_"):
-        return classic
+    parts = ARM_SIZE_PARTS.fullmatch(classic)
+    if parts:
+        family, cores, constrained, features, memory, accelerator, _, version, _ = parts.groups()
+        if accelerator:
+            accelerator = "_cc" if accelerator.lower() == "_cc" else accelerator.upper()
+        size = (f"Standard_{family.upper()}{cores}{constrained or ''}{features.lower()}{memory or ''}"
+                f"{accelerator or ''}{(version or '').lower()}")
+        if plan_module().VM_SIZE.match(size):
+            return size
     raise refuse(f"the vmsize '{classic}' of {DEFINITION_FILE} is not a size Azure knows",
                  f"use a classic size ({', '.join(sorted(VM_SIZES))}) or an ARM size such as Standard_D1_v2")
 
@@ -1302,8 +1316,11 @@ def adopt_role(folder: Path, role: Node, configurations: dict[str, Node], refere
     vm_size = map_vm_size(classic)
     if classic != vm_size:
         was = f"vmsize `{classic}`" if classic else f"no vmsize (which meant {CLASSIC_DEFAULT_VM_SIZE})"
-        notes.append(Note(CHANGED, f"role {name}: {was} becomes `{vm_size}` (classic sizes are not offered in "
-                          "Cloud Services (extended support))", DEFINITION_FILE, role.line))
+        why = ("classic sizes are not offered in Cloud Services (extended support)"
+               if (classic or CLASSIC_DEFAULT_VM_SIZE).lower() in VM_SIZES
+               else "as Azure names it; the Promo sizes are retired" if classic.lower().endswith("_promo")
+               else "as Azure names it")
+        notes.append(Note(CHANGED, f"role {name}: {was} becomes `{vm_size}` ({why})", DEFINITION_FILE, role.line))
     configured = role_configuration(name, configurations)
     for missing in sorted(set(configurations) - set(configured)):
         notes.append(Note(PERSON, f"role {name} is missing from {missing}; 1 instance is used", missing))

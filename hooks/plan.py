@@ -33,10 +33,13 @@ ADOPTED_WSGI_APPLICATION = "role_wsgi:application"
 SERVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,61}[A-Za-z0-9]$")
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 # Azure's names of VM sizes: family (capitals), vCPUs, constrained vCPUs, features (small
-# letters; never v, which marks the version), accelerator (not V) or _cc, version, as in
-# Standard_D1_v2, Standard_E4-2ds_v5 or Standard_NC24ads_A100_v4. The solution's
-# cloudservice/model.py has the same ARM_VM_SIZE, for its `check`.
-VM_SIZE = re.compile(r"^Standard_[A-Z]+[0-9]+(-[0-9]+)?[a-uw-z]*(_[A-UW-Z][A-Z0-9]*|_cc)?(_v[0-9]+)?$")
+# letters; never v, which marks the version), memory or constrained cores (_8), accelerator
+# or _cc, version (_v and a number; _V2 at the end is a misspelt version), as in
+# Standard_D1_v2, Standard_E4-2ds_v5, Standard_M416s_8_v2 or Standard_NC24ads_A100_v4. The
+# solution's cloudservice/model.py has the same ARM_VM_SIZE, for its `check`.
+VM_SIZE = re.compile(
+    r"^(?!.*_V[0-9]+$)Standard_[A-Z]+[0-9]+(-[0-9]+)?[a-uw-z]*(_[0-9]+)?(_[A-Z][A-Z0-9]*|_cc)?(_v[0-9]+)?$"
+)
 VIRTUAL_NETWORK_NAME_LENGTH = 64
 WINDOWS_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL"} | {
     f"{device}{n}" for device in ("COM", "LPT") for n in range(1, 10)

@@ -389,13 +389,32 @@ class TestConfiguration:
         ("A6", "Standard_A4m_v2"), ("A7", "Standard_A8m_v2"), ("A8", "Standard_A8m_v2"), ("A9", "Standard_D14_v2"),
         ("A10", "Standard_A8m_v2"), ("A11", "Standard_D14_v2"), ("small", "Standard_A1_v2"),
         ("Standard_D2_v2", "Standard_D2_v2"), (None, "Standard_A1_v2"),
+        # ARM sizes as old .csdef files may spell them: Azure compares the names ignoring case.
+        ("standard_d2_v2", "Standard_D2_v2"), ("STANDARD_DS2_V2", "Standard_DS2_v2"),
+        ("Standard_d2S_V3", "Standard_D2s_v3"),
+        ("standard_nc24ads_a100_v4", "Standard_NC24ads_A100_v4"), ("Standard_DC4AS_CC_V5", "Standard_DC4as_cc_v5"),
+        ("Standard_D2_v2_Promo", "Standard_D2_v2"), ("standard_m416s_8_v2", "Standard_M416s_8_v2"),
     ])
     def test_vm_sizes(self, classic, arm):
         assert adopt.map_vm_size(classic) == arm
+        assert hook_module("plan").check_vm_size(arm) == arm
 
-    def test_an_unknown_vm_size_is_refused(self):
-        with pytest.raises(answer_error(), match="^adopt_from: the vmsize 'Huge' "):
-            adopt.map_vm_size("Huge")
+    @pytest.mark.parametrize("size", ["Huge", "Standard_", "Standard_D2 v2", "Standard_2_v2", "Standard_D2v2"])
+    def test_an_unknown_vm_size_is_refused(self, size):
+        with pytest.raises(answer_error(), match=f"^adopt_from: the vmsize '{size}' of ServiceDefinition.csdef is not"):
+            adopt.map_vm_size(size)
+
+    def test_a_vm_size_spelt_otherwise_is_noted(self, tmp_path):
+        roles = ('<WorkerRole name="A" vmsize="standard_d2_v2" /><WorkerRole name="B" vmsize="Standard_D2_v2_Promo" />'
+                 '<WorkerRole name="C" vmsize="Standard_D2_v2" />')
+        files = {f"{name}/worker.py": "print('working')\n" for name in "ABC"}
+        adoption = adopt.analyse(solution(tmp_path, roles, files))
+        changed = [note.text for note in adoption.notes if "vmsize" in note.text]
+        assert changed == [
+            "role A: vmsize `standard_d2_v2` becomes `Standard_D2_v2` (as Azure names it)",
+            "role B: vmsize `Standard_D2_v2_Promo` becomes `Standard_D2_v2` (as Azure names it; the Promo sizes are"
+            " retired)",
+        ]
 
     @pytest.mark.parametrize(("family", "kept"), [("7", "7"), ("6", "6"), ("4", "7"), ("2", "7"), (None, "7")])
     def test_os_family(self, tmp_path, family, kept):

@@ -68,10 +68,12 @@ CLASSIC_VM_SIZES = {
 }
 CLASSIC_DEFAULT_VM_SIZE = "Small"
 # Azure's names of VM sizes: family (capitals), vCPUs, constrained vCPUs, features (small
-# letters; never v, which marks the version), accelerator (not V) or _cc, version, as in
-# Standard_D1_v2, Standard_E4-2ds_v5 or Standard_NC24ads_A100_v4.
+# letters; never v, which marks the version), memory or constrained cores (_8), accelerator
+# or _cc, version (_v and a number; _V2 at the end is a misspelt version), as in
+# Standard_D1_v2, Standard_E4-2ds_v5, Standard_M416s_8_v2 or Standard_NC24ads_A100_v4.
 ARM_VM_SIZE = re.compile(
-    r"^Standard_[A-Z]+[0-9]+(-[0-9]+)?[a-uw-z]*(_[A-UW-Z][A-Z0-9]*|_cc)?(_v[0-9]+)?$"
+    r"^(?!.*_V[0-9]+$)Standard_[A-Z]+[0-9]+(-[0-9]+)?[a-uw-z]*(_[0-9]+)?"
+    r"(_[A-Z][A-Z0-9]*|_cc)?(_v[0-9]+)?$"
 )
 # The CPython build each role runs: ServiceDefinition.csdef pins it in two variables of every
 # role's environments (its start-up tasks' and its runtime's).

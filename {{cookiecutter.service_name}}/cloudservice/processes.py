@@ -16,6 +16,7 @@ Only ``run`` imports this module: the tool's other commands need no honcho.
 from __future__ import annotations
 
 import datetime
+import errno
 import os
 import signal
 import subprocess
@@ -47,12 +48,21 @@ class Printer(HonchoPrinter):
                 print(message.data.rstrip("\n"), file=self.output, flush=True)
             else:
                 super().write(message)
-        except BrokenPipeError:
+        except OSError as error:
+            if not is_closed_pipe(error):
+                raise
             # As Python's documentation advises: point the output at the null device, so
             # that neither these lines nor the flush at exit fail again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self.output.fileno())
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self.output.fileno())
+            os.close(null)
             if self.output_closed is not None:
                 self.output_closed()
+
+
+def is_closed_pipe(error: OSError) -> bool:
+    """A write to a pipe whose reader has gone: BrokenPipeError, or on Windows often EINVAL."""
+    return isinstance(error, BrokenPipeError) or (os.name == "nt" and error.errno == errno.EINVAL)
 
 
 class RoleProcess(HonchoProcess):
