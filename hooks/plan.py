@@ -456,8 +456,8 @@ def check_vm_size(value: str) -> str:
 
 def check_answer(field_name: str, answers: dict) -> None:
     """Check one answer as soon as it is given, on its own or with those before it
-    (local_extensions.py runs this after each question; cookiecutter checks that a choice
-    is one of its values)."""
+    (local_extensions.py runs this after each question). An ASGI role that the web server
+    cannot serve is refused as the roles answer, however it was found."""
     value = answers[field_name]
     if field_name == "service_name":
         check_service_name(str(value))

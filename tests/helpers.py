@@ -66,7 +66,7 @@ def new_service_default(value):
 
 
 def new_service_answers(template: Path) -> dict:
-    """cookiecutter.json's answers for a new service: each default, the first of each choice."""
+    """cookiecutter.json's answers for a new service: each default (a list's first item)."""
     config = json.loads((template / "cookiecutter.json").read_text(encoding="utf-8"))
     return {key: new_service_default(value[0] if isinstance(value, list) else value) for key, value in config.items()}
 

@@ -11,8 +11,8 @@ deploy/RoleProperties.txt (the .NET Framework version a role is marked with, as
 Visual Studio's build marks it; no .NET code runs in these roles). A site's folder is its
 physicalDirectory (relative to the .csdef); the one site without one is served from the
 role folder. ``--dry-run`` prints that command line on any operating system, once
-``check`` finds nothing wrong, as ``package`` needs, and exits as ``package`` would, but for
-running cspack.
+``check`` finds nothing wrong, as ``package`` needs, and refuses what ``package`` refuses
+before it looks for cspack.
 
 A package of a role that ``prepare`` has not (or no longer) matched to its
 requirements.txt and Python would download them on every instance start, or fail to:

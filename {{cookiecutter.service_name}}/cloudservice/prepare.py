@@ -454,7 +454,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser(
         "prepare",
         help="bring each role's packages (and Python) along, for a start with no downloads",
-        description="For every role (or one), download Windows x64 wheels of its"
+        description="For every role (or those given), download Windows x64 wheels of its"
         " requirements.txt into <Role>/bin/wheelhouse and unpack the pinned CPython build"
         " (PYTHON_BUILD and PYTHON_PACKAGE_URL in ServiceDefinition.csdef) into"
         " <Role>/bin/python. Safe to run again: it fetches only what changed.",

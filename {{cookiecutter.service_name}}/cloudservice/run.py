@@ -291,7 +291,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser = subparsers.add_parser(
         "run",
         help="run the roles on this machine, as Azure would",
-        description="Run every role (or one) with the environment Azure would give it, from"
+        description="Run every role (or those given) with the environment Azure would give it, from"
         " ServiceDefinition.csdef and ServiceConfiguration.Local.cscfg. Ctrl+C stops them.",
     )
     parser.add_argument(
