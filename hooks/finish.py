@@ -469,7 +469,7 @@ def files_of_other_answers(solution: Path, plan: dict, web_server: str, sources:
     web server: what generating again over a solution, with a role's kind or the web server
     changed, leaves behind (cookiecutter deletes nothing). An adopted role's folder is the
     team's own and is not looked at."""
-    left = []
+    left, every_layers_files = [], None
     for role in plan["roles"]:
         if role["adopted"]:
             continue
@@ -477,8 +477,9 @@ def files_of_other_answers(solution: Path, plan: dict, web_server: str, sources:
         others = {path.relative_to(folder) for path in folder.rglob("*") if path.is_file()}
         others -= set(role_files(sources, role_layers(role, web_server)))
         if others:  # the team's own files, or an earlier generation's: the layers tell which
-            every_layers_files = {path for layer in sources.iterdir() if layer.is_dir()
-                                  for path in role_files(sources, [layer.name])}
+            if every_layers_files is None:  # read only then: a first generation has no others
+                every_layers_files = {path for layer in sources.iterdir() if layer.is_dir()
+                                      for path in role_files(sources, [layer.name])}
             left += [f"{role['name']}/{path.as_posix()}" for path in sorted(others & every_layers_files)]
     return left
 

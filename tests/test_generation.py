@@ -21,6 +21,7 @@ from helpers import (
     KINDS,
     SCHEMAS,
     csdef_roles,
+    hook_module,
     jinja_residue,
     ruff_errors,
     schema_errors,
@@ -363,9 +364,10 @@ def test_a_value_outside_the_choices_is_one_error_line(tmp_path, answers):
     (field, value), = answers.items()
     completed = cookiecutter_command(tmp_path, f"{field}={value}")
     assert completed.returncode == 1
+    builds = json.loads((TEMPLATE / "cookiecutter.json").read_text())["_python_builds"]
     allowed = {"install_packages": "answer true/false or yes/no",
-               "python_version": "choose one of 3.11, 3.12, 3.13, 3.14",
-               "web_server": "choose one of httpplatformhandler, wfastcgi"}[field]
+               "python_version": f"choose one of {', '.join(builds)}",
+               "web_server": f"choose one of {', '.join(hook_module('plan').WEB_SERVERS)}"}[field]
     assert completed.stderr.splitlines()[0].startswith(f"ERROR: {field}: '{value}' is not")
     assert completed.stderr.splitlines()[0].endswith(f"; {allowed}")
     assert "Traceback" not in completed.stderr

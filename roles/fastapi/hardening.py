@@ -42,8 +42,8 @@ def request_target(scope: dict) -> bytes:
     ``scope["path"]`` is decoded, and a redirect to it would lose ``%3F`` or break on
     ``%E2%82%AC``."""
     path = scope.get("raw_path")
-    if not path:  # raw_path is optional in ASGI: encode the path again
-        path = quote(scope.get("root_path", "") + scope["path"]).encode("ascii")
+    if not path:  # raw_path is optional in ASGI: encode the path (root_path included) again
+        path = quote(scope["path"]).encode("ascii")
     query = scope.get("query_string", b"")
     return path + b"?" + query if query else path
 

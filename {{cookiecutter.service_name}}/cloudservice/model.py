@@ -528,6 +528,17 @@ class Service:
         known = ", ".join(role.name for role in self.roles)
         raise ModelError(self.definition.path, f"has no role '{name}'; its roles are {known}")
 
+    @staticmethod
+    def add_role_option(parser, verb: str) -> None:
+        """The commands' ``--role NAME``, which may be given again; roles_named reads it."""
+        parser.add_argument(
+            "--role",
+            dest="roles",
+            action="append",
+            metavar="NAME",
+            help=f"{verb} this role only (again for more roles)",
+        )
+
     def roles_named(self, names: list[str] | None) -> list[RoleDefinition]:
         """The roles of those names (each once, in the order given), or all for no names:
         what the commands' repeatable ``--role`` picks."""

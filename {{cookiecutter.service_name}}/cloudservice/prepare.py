@@ -459,13 +459,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         " (PYTHON_BUILD and PYTHON_PACKAGE_URL in ServiceDefinition.csdef) into"
         " <Role>/bin/python. Safe to run again: it fetches only what changed.",
     )
-    parser.add_argument(
-        "--role",
-        dest="roles",
-        action="append",
-        metavar="NAME",
-        help="prepare this role only (again for more roles)",
-    )
+    Service.add_role_option(parser, "prepare")
     parser.add_argument(
         "--no-python", action="store_true", help="only the wheels; leave bin/python alone"
     )

@@ -294,13 +294,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Run every role (or those given) with the environment Azure would give it, from"
         " ServiceDefinition.csdef and ServiceConfiguration.Local.cscfg. Ctrl+C stops them.",
     )
-    parser.add_argument(
-        "--role",
-        dest="roles",
-        action="append",
-        metavar="NAME",
-        help="run this role only (again for more roles)",
-    )
+    Service.add_role_option(parser, "run")
     parser.add_argument(
         "--instances",
         type=positive,
@@ -329,7 +323,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def from_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
-    if args.in_process and (len(args.roles or []) != 1 or (args.instances or 1) > 1):
+    one_role = len({name.lower() for name in args.roles or []}) == 1
+    if args.in_process and (not one_role or (args.instances or 1) > 1):
         parser.error(
             "--in-process runs one instance of one role: give one --role NAME (and no --instances)"
         )

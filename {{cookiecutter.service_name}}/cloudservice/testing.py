@@ -41,13 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description="Run each role's tests, then this tool's, each in its own pytest process"
         " (roles of one kind share module names), and sum up.",
     )
-    parser.add_argument(
-        "--role",
-        dest="roles",
-        action="append",
-        metavar="NAME",
-        help="test this role only (again for more roles)",
-    )
+    Service.add_role_option(parser, "test")
     parser.add_argument(
         "pytest_args", nargs="*", metavar="PYTEST_ARG", help="passed to pytest (after --)"
     )

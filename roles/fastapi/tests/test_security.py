@@ -66,7 +66,7 @@ def test_https_only_redirects_to_the_path_as_it_was_sent(target):
 
 
 def test_a_server_that_gives_no_raw_path_gets_the_path_encoded_again():
-    scope = {"path": "/caf\u00e9 ?", "root_path": "/site", "query_string": b"q=%26"}
+    scope = {"path": "/site/caf\u00e9 ?", "root_path": "/site", "query_string": b"q=%26"}
     assert request_target(scope) == b"/site/caf%C3%A9%20%3F?q=%26"
 
 
