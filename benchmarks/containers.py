@@ -32,6 +32,7 @@ import container_base  # noqa: E402 - the tests' helper, on the path just above
 
 KIND_TABLE = load_hook(ROOT, "plan").KINDS  # the template's table of role kinds
 KINDS = {kind.name: kind.default_role_name for kind in KIND_TABLE.values()}
+WEB_ROLES = sum(kind.web for kind in KIND_TABLE.values())  # the solution has one role of each kind
 # The file a code-only change touches: the module of a web kind's application, the worker's script.
 ENTRY_POINTS = {
     kind.name: kind.application.partition(":")[0].replace(".", "/") + ".py" if kind.web else "worker.py"
@@ -99,7 +100,7 @@ def run_until_ready(solution: Path, base: str, environment: dict[str, str]) -> t
     threading.Thread(target=read, daemon=True).start()
     try:
         deadline = time.monotonic() + READY_WITHIN
-        while not (len(urls) == 3 and worker_reading.is_set() and all(answers(url) for url in urls)):
+        while not (len(urls) == WEB_ROLES and worker_reading.is_set() and all(answers(url) for url in urls)):
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("run --containers was not ready:\n" + "".join(output[-40:]))
             time.sleep(0.05)
