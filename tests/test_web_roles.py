@@ -1,7 +1,7 @@
-"""The web roles (Django, Flask, Bottle, plain WSGI, FastAPI) of generated solutions, for each web server.
+"""The web roles of generated solutions, one of each web kind in KINDS, for each web server.
 
 One solution per web server holds roles with awkward names, and two Django roles. For each
-role: its own tests pass in an environment holding only its requirements; a real waitress
+role: its own tests pass in an environment of its requirements and the solution's tools; a real waitress
 serves it with the cloud's settings and with the local ones (the home page naming the instance
 that answered, every response with the security headers, the Content-Security-Policy among
 them, and the page keeping to that policy); placeholders left in the cloud
