@@ -14,6 +14,7 @@ Python on offer.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import secrets
@@ -150,6 +151,26 @@ def web_config_arguments(solution: Path, role: str, port: int) -> list[str]:
     return shlex.split(platform.get("arguments").replace("%HTTP_PLATFORM_PORT%", str(port)))
 
 
+# The command line that ``python -m cloudservice run`` starts a web role with, from the
+# solution's own run.plan, on the given port; without its interpreter, the first argument.
+RUN_ARGUMENTS = """
+import dataclasses, json, sys
+from cloudservice import run
+from cloudservice.model import Service
+
+service = Service.load()
+role, port = sys.argv[1], int(sys.argv[2])
+launch = run.plan(service, service.configuration(run.CONFIGURATION), service.roles_named([role]), 1)[0]
+print(json.dumps(dataclasses.replace(launch, port=port).arguments()[1:]))
+"""
+
+
+def run_arguments(solution: Path, role: str, port: int) -> list[str]:
+    printed = subprocess.run([sys.executable, "-c", RUN_ARGUMENTS, role, str(port)], cwd=solution,
+                             capture_output=True, text=True, check=True).stdout
+    return json.loads(printed)
+
+
 class Waitress:
     """waitress serving one role from its folder: started as HttpPlatformHandler starts it
     on the VMs (``behind_iis``), or as a local run does."""
@@ -159,12 +180,8 @@ class Waitress:
         if behind_iis:
             arguments = web_config_arguments(solution, role, self.port)
             environ = {**environ, "HTTP_PLATFORM_PORT": str(self.port)}
-        elif ROLES[role] in ASGI_KINDS:  # as python -m cloudservice run serves it
-            arguments = ["-m", "uvicorn", "--host=127.0.0.1", f"--port={self.port}", "--no-proxy-headers",
-                         "--no-server-header", "--no-access-log", WSGI_APPLICATIONS[ROLES[role]]]
         else:
-            arguments = ["-m", "waitress", f"--listen=127.0.0.1:{self.port}",
-                         WSGI_APPLICATIONS[ROLES[role]]]
+            arguments = run_arguments(solution, role, self.port)
         self.log = solution / ".test-store" / f"{role}-{self.port}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as log:
