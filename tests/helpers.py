@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import itertools
 import json
 import os
@@ -76,6 +77,16 @@ def hook_module(name: str):
     import local_extensions
 
     return local_extensions.hook_module(name)
+
+
+def module_from_file(path: Path, name: str):
+    """A module of the solution's tool (standard library only) loaded from its file under
+    ``name``, so that it does not meet the template's own modules or another solution's."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
 
 
 def require_node() -> None:

@@ -8,16 +8,14 @@ schemas; merging requirements and copying the team's files, called directly.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import SCHEMAS, hook_module, new_service_answers, schema_errors
+from helpers import SCHEMAS, hook_module, module_from_file, new_service_answers, schema_errors
 
 import local_extensions as extension  # noqa: E402 - tests/helpers.py puts the template's root on sys.path
 
@@ -69,10 +67,7 @@ def solution(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def service(solution):
-    spec = importlib.util.spec_from_file_location("adopted_model", solution / "cloudservice" / "model.py")
-    model = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = model  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(model)
+    model = module_from_file(solution / "cloudservice" / "model.py", "adopted_model")
     return model, model.Service.load(solution)
 
 

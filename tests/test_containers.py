@@ -14,7 +14,6 @@ Without them these tests skip, except in CI (``CI`` set), where they fail.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import os
 import re
@@ -31,7 +30,7 @@ from pathlib import Path
 import container_base
 import pytest
 from conftest import TEMPLATE, venv_python
-from helpers import DEFAULT_NAMES, WEB_KINDS, azurite_usual_ports
+from helpers import DEFAULT_NAMES, WEB_KINDS, azurite_usual_ports, module_from_file
 from test_local_run import Run, accepts_connections, get, local_settings, require_node, set_local_setting
 
 ROLES = DEFAULT_NAMES
@@ -205,11 +204,8 @@ def test_web_role_serves_from_its_container_and_stops_on_sigterm(kind, images, e
 def azurite_storage(tmp_path_factory):
     """A real Azurite, the solution's own cloudservice/azurite.py starting it."""
     require_node()
-    path = TEMPLATE / "{{cookiecutter.service_name}}" / "cloudservice" / "azurite.py"
-    spec = importlib.util.spec_from_file_location("template_azurite", path)
-    azurite = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = azurite  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(azurite)
+    azurite = module_from_file(TEMPLATE / "{{cookiecutter.service_name}}" / "cloudservice" / "azurite.py",
+                               "template_azurite")
     with azurite.running(tmp_path_factory.mktemp("azurite")) as storage:
         yield storage
 

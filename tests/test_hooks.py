@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import TEMPLATE
-from helpers import hook_module, new_service_answers, new_service_default
+from helpers import hook_module, module_from_file, new_service_answers, new_service_default
 
 ANSWERS = new_service_answers(TEMPLATE)
 
@@ -328,12 +327,9 @@ class TestLimits:
         with pytest.raises(plan.AnswerError, match=f"^vm_size: '{typo}' is not an ARM VM size; use a name such as"):
             plan.check_vm_size(typo)
 
-    def test_the_solutions_check_knows_the_same_vm_sizes(self, monkeypatch):
-        path = TEMPLATE / "{{cookiecutter.service_name}}" / "cloudservice" / "model.py"
-        spec = importlib.util.spec_from_file_location("solution_model", path)
-        model = importlib.util.module_from_spec(spec)
-        monkeypatch.setitem(sys.modules, spec.name, model)  # its dataclasses look it up
-        spec.loader.exec_module(model)
+    def test_the_solutions_check_knows_the_same_vm_sizes(self):
+        model = module_from_file(TEMPLATE / "{{cookiecutter.service_name}}" / "cloudservice" / "model.py",
+                                 "solution_model")
         assert model.ARM_VM_SIZE.pattern == plan.VM_SIZE.pattern
 
     @pytest.mark.parametrize(("service_name", "network"), [
@@ -475,11 +471,8 @@ class TestCompiledTemplates:
     def test_the_cache_folder_is_the_one_the_solutions_keep_azurite_in(self, tmp_path, cache, monkeypatch, variable):
         if variable:
             monkeypatch.setenv(variable, str(tmp_path / "chosen"))
-        path = TEMPLATE / "{{cookiecutter.service_name}}" / "cloudservice" / "azurite.py"
-        spec = importlib.util.spec_from_file_location("solution_azurite", path)
-        azurite = importlib.util.module_from_spec(spec)
-        monkeypatch.setitem(sys.modules, spec.name, azurite)  # its dataclasses look it up
-        spec.loader.exec_module(azurite)
+        azurite = module_from_file(TEMPLATE / "{{cookiecutter.service_name}}" / "cloudservice" / "azurite.py",
+                                   "solution_azurite")
         assert post.cache_folder() == azurite.cache_folder()
 
     def test_without_a_cache_folder_templates_are_compiled_each_time(self, tmp_path, monkeypatch):
